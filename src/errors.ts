@@ -1,0 +1,58 @@
+/** Base class for errors sluice raises on purpose; anything else is a bug or a user error. */
+export class SluiceError extends Error {
+  override name = 'SluiceError';
+}
+
+/**
+ * Bad input: an option, a file, a table or a command line that cannot work. It is raised
+ * before anything durable is written, and the CLI prints its message as one line.
+ */
+export class InputError extends SluiceError {
+  override name = 'InputError';
+}
+
+/** Thrown by a task to say that retrying cannot help: it fails at once, with no backoff. */
+export class PermanentError extends SluiceError {
+  override name = 'PermanentError';
+}
+
+/** The store's schema is newer than this build of sluice understands. */
+export class SchemaVersionError extends SluiceError {
+  override name = 'SchemaVersionError';
+  constructor(
+    readonly found: number,
+    readonly known: number,
+  ) {
+    super(
+      `The sluice schema is at version ${found}, but this sluice knows only up to ${known}; upgrade sluice`,
+    );
+  }
+}
+
+/** Normalises whatever was thrown into an Error, keeping its message and stack when it has them. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  if (typeof thrown === 'string') return new Error(thrown);
+  try {
+    return new Error(JSON.stringify(thrown));
+  } catch {
+    return new Error(String(thrown));
+  }
+}
+
+/** Describes a value for an error message: `0` (number), `"x"` (string). */
+export function describeValue(value: unknown): string {
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  let shown: string;
+  try {
+    shown = typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value));
+  } catch {
+    shown = String(value);
+  }
+  return `\`${shown}\` (${type})`;
+}
+
+/** The message form used for every rejected option. */
+export function expected(field: string, what: string, got: unknown): InputError {
+  return new InputError(`Expected \`${field}\` to be ${what}, got ${describeValue(got)}`);
+}

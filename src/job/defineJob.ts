@@ -1,0 +1,81 @@
+import { expected } from '../errors.ts';
+import type { Job, JobOptions, RetryOptions } from './types.ts';
+
+/** Every default in one place. */
+export const jobDefaults = {
+  maxParallelism: 4,
+  retry: { attempts: 3, baseMs: 1000, maxMs: 30_000 },
+} satisfies Pick<Job, 'maxParallelism' | 'retry'>;
+
+const namePattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/** Validates a job definition and fills in its defaults. Throws InputError naming the bad field. */
+export function defineJob<Input, Report, Result = undefined>(
+  options: JobOptions<Input, Report, Result>,
+): Job<Input, Report, Result> {
+  if (typeof options !== 'object' || options === null) throw expected('job', 'an object', options);
+  if (typeof options.name !== 'string' || !namePattern.test(options.name)) {
+    throw expected(
+      'name',
+      'letters, digits, `.`, `_`, `:` or `-` (1 to 128, starting with a letter or digit)',
+      options.name,
+    );
+  }
+  const source = options.source as unknown;
+  if (
+    typeof source !== 'object' ||
+    source === null ||
+    typeof (source as { plan?: unknown }).plan !== 'function'
+  ) {
+    throw expected('source', 'a source such as tableRanges({...})', source);
+  }
+  if (typeof options.run !== 'function') throw expected('run', 'a function', options.run);
+  for (const hook of ['prepare', 'initial', 'reduce'] as const) {
+    if (options[hook] !== undefined && typeof options[hook] !== 'function')
+      throw expected(hook, 'a function', options[hook]);
+  }
+  return {
+    kind: 'sluice.job',
+    name: options.name,
+    source: options.source,
+    run: options.run,
+    maxParallelism: wholeNumber(
+      'maxParallelism',
+      options.maxParallelism ?? jobDefaults.maxParallelism,
+      1,
+    ),
+    retry: validateRetry(options.retry),
+    prepare: options.prepare,
+    initial: options.initial ?? (() => undefined as Result),
+    reduce: options.reduce,
+  };
+}
+
+function validateRetry(retry: RetryOptions | undefined): Required<RetryOptions> {
+  const merged = { ...jobDefaults.retry, ...retry };
+  const checked = {
+    attempts: wholeNumber('retry.attempts', merged.attempts, 1),
+    baseMs: wholeNumber('retry.baseMs', merged.baseMs, 0),
+    maxMs: wholeNumber('retry.maxMs', merged.maxMs, 0),
+  };
+  if (checked.maxMs < checked.baseMs)
+    throw expected('retry.maxMs', `>= retry.baseMs (${checked.baseMs})`, checked.maxMs);
+  return checked;
+}
+
+/** Checks that a value is a whole number at least `min`, naming the field when it is not. */
+export function wholeNumber(field: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw expected(field, `a whole number >= ${min}`, value);
+  }
+  return value;
+}
+
+/** True for a value made by defineJob; used when a job module is loaded by path. */
+export function isJob(value: unknown): value is Job {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { kind?: unknown }).kind === 'sluice.job'
+  );
+}

@@ -1,0 +1,95 @@
+import type { Sql } from 'postgres';
+
+/** A logger handed to job code; lines are prefixed with the job and task. */
+export interface TaskLog {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** One unit of planned work, as stored: `payload` is whatever the source needs to run it. */
+export interface PlannedTask {
+  /** What the task covers, JSON-serialisable (bigints travel as strings). */
+  payload: unknown;
+  /** Items the task covers (rows for a table range), when the planner knows. */
+  items: number;
+}
+
+/** What a source plans against: the source database, reached through its own connection. */
+export interface PlanContext {
+  sql: Sql;
+}
+
+/**
+ * Where the work comes from. A source plans tasks into the store and turns a stored payload
+ * back into the value the job's `run` receives.
+ */
+export interface Source<Input> {
+  /** Names the source in errors and status output, for example `tableRanges(orders.id)`. */
+  readonly describe: string;
+  /** A stable digest of the options that shape the plan; resuming with other options is refused. */
+  readonly fingerprint: string;
+  /** Checks the source and yields its tasks in order. Throws InputError before yielding when the source cannot work. */
+  plan(ctx: PlanContext): AsyncIterable<PlannedTask>;
+  /** Rebuilds the task input from its stored payload. */
+  input(payload: unknown): Input;
+  /** The unit shown in progress output: `rows`, `items`. */
+  readonly unit: string;
+}
+
+/** Everything a task's function can use. */
+export interface TaskContext {
+  /** postgres.js bound to this worker's own connection to the source database, reused across its tasks. */
+  sql: Sql;
+  /** Fires when the run is aborted (a second Ctrl-C, or shutdown). */
+  signal: AbortSignal;
+  /** 1 on the first try, 2 on the first retry, and so on. */
+  attempt: number;
+  /** The task's position in the plan, from 0. */
+  index: number;
+  log: TaskLog;
+  /** Where a previous attempt checkpointed, or undefined when the task starts from the beginning. */
+  resumeFrom: unknown;
+  /** Saves progress inside a long task durably, so a retry or resume continues after it. */
+  checkpoint(cursor: unknown): Promise<void>;
+}
+
+/** Retry policy for a task that throws. */
+export interface RetryOptions {
+  /** Total tries, the first included. Default 3. */
+  attempts?: number;
+  /** Delay before the first retry; it doubles each time. Default 1000 ms. */
+  baseMs?: number;
+  /** Longest delay between tries. Default 30000 ms. */
+  maxMs?: number;
+}
+
+/** A job, as written by the user in a module whose default export is `defineJob({...})`. */
+export interface JobOptions<Input, Report, Result> {
+  /** Identifies the job in the store: running the same name again resumes it. */
+  name: string;
+  source: Source<Input>;
+  /** Processes one task and returns a small report. */
+  run(input: Input, ctx: TaskContext): Promise<Report> | Report;
+  /** Live tasks allowed at once across every process and machine. Default 4. */
+  maxParallelism?: number;
+  retry?: RetryOptions;
+  /** Runs once on the coordinator before planning, for example to create demo data. */
+  prepare?(ctx: PlanContext): Promise<void> | void;
+  /** The starting value of the reduction. */
+  initial?: () => Result;
+  /** Folds one task's report into the result, in plan order. */
+  reduce?: (acc: Result, report: Report, index: number) => Result;
+}
+
+/** A validated job with every default filled in. */
+export interface Job<Input = unknown, Report = unknown, Result = unknown> {
+  readonly kind: 'sluice.job';
+  readonly name: string;
+  readonly source: Source<Input>;
+  readonly run: (input: Input, ctx: TaskContext) => Promise<Report> | Report;
+  readonly maxParallelism: number;
+  readonly retry: Required<RetryOptions>;
+  readonly prepare?: (ctx: PlanContext) => Promise<void> | void;
+  readonly initial: () => Result;
+  readonly reduce?: (acc: Result, report: Report, index: number) => Result;
+}

@@ -1,0 +1,29 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+
+/** The server every test uses: TEST_DATABASE_URL or the embedded one started for this run. */
+export function serverUrl(): string {
+  return inject('databaseUrl');
+}
+
+/**
+ * Creates a database of its own for one test file, so files run in parallel without sharing
+ * tables or job names. `drop` removes it, ending any connection still open to it.
+ */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `sluice_t_${randomBytes(5).toString('hex')}`;
+  const admin = postgres(serverUrl(), { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${name}"`);
+  await admin.end();
+  const url = new URL(serverUrl());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const sql = postgres(serverUrl(), { max: 1, onnotice: () => {} });
+      await sql.unsafe(`drop database if exists "${name}" with (force)`);
+      await sql.end();
+    },
+  };
+}
