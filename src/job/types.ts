@@ -32,8 +32,10 @@ export interface Source<Input> {
   plan(ctx: PlanContext): AsyncIterable<PlannedTask>;
   /** Rebuilds the task input from its stored payload. */
   input(payload: unknown): Input;
-  /** The unit shown in progress output: `rows`, `items`. */
+  /** What one item is called in progress output: `rows`, `items`. */
   readonly unit: string;
+  /** What one task is called in progress output: `ranges`, `chunks`. */
+  readonly taskNoun: string;
 }
 
 /** Everything a task's function can use. */

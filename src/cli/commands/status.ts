@@ -1,0 +1,92 @@
+import { InputError } from '../../errors.ts';
+import { count } from '../../observe/format.ts';
+import type { JobRow, Store } from '../../store/index.ts';
+import { parse } from '../args.ts';
+import { openDatabases } from '../databases.ts';
+import { exitCodes } from '../exitCodes.ts';
+import { printJson } from '../output.ts';
+
+export const statusUsage =
+  'sluice status [job-name] [--database-url URL] [--state-url URL] [--json]';
+
+const flags = {
+  'database-url': { type: 'string' },
+  'state-url': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** `sluice status [job]`: every job in a table, or one job with its failed tasks. */
+export async function statusCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, flags, statusUsage);
+  if (positionals.length > 1)
+    throw new InputError(`Unexpected argument \`${positionals[1]}\`; usage: ${statusUsage}`);
+  const dbs = await openDatabases(values);
+  try {
+    const name = positionals[0];
+    if (name === undefined) await listAll(dbs.store, values.json ?? false);
+    else await showOne(dbs.store, name, values.json ?? false);
+    return exitCodes.ok;
+  } finally {
+    await dbs.close();
+  }
+}
+
+async function describe(store: Store, row: JobRow) {
+  const counts = await store.counts(row.id);
+  return {
+    job: row.name,
+    status: row.status,
+    source: row.source,
+    maxParallelism: row.maxParallelism,
+    tasks: {
+      total: row.totalTasks,
+      pending: counts.pending.tasks,
+      running: counts.running.tasks,
+      done: counts.done.tasks,
+      failed: counts.failed.tasks,
+    },
+    items: { total: row.totalItems, done: counts.done.items, failed: counts.failed.items },
+    createdAt: row.createdAt,
+    finishedAt: row.finishedAt,
+  };
+}
+
+async function listAll(store: Store, json: boolean) {
+  const jobs = await Promise.all((await store.listJobs()).map((row) => describe(store, row)));
+  if (json) return printJson({ jobs });
+  if (jobs.length === 0) return console.log('No jobs yet; start one with `sluice run <job.ts>`');
+  for (const j of jobs) {
+    console.log(
+      `${j.job.padEnd(24)} ${j.status.padEnd(8)} ${j.tasks.done}/${j.tasks.total} tasks` +
+        `  ${count(j.items.done)}/${count(j.items.total)} items  ${j.tasks.failed} failed  ${j.tasks.running} running`,
+    );
+  }
+}
+
+async function showOne(store: Store, name: string, json: boolean) {
+  const row = await store.findJob(name);
+  if (!row) throw new InputError(`No job named \`${name}\`; \`sluice status\` lists them`);
+  const detail = {
+    ...(await describe(store, row)),
+    failedTasks: await store.failed(row.id, 20),
+    result: row.result,
+  };
+  if (json) return printJson(detail);
+  console.log(
+    `${detail.job}: ${detail.status}, source ${detail.source}, cap ${detail.maxParallelism}`,
+  );
+  const t = detail.tasks;
+  console.log(
+    `tasks: ${t.done}/${t.total} done, ${t.running} running, ${t.pending} pending, ${t.failed} failed`,
+  );
+  console.log(
+    `items: ${count(detail.items.done)}/${count(detail.items.total)} done, ${count(detail.items.failed)} failed`,
+  );
+  for (const f of detail.failedTasks) {
+    console.log(
+      `  failed task ${f.seq} ${JSON.stringify(f.payload)} after ${f.attempts} attempts: ${f.error}`,
+    );
+  }
+  if (detail.tasks.failed > 0)
+    console.log(`Re-run only the failed tasks with \`sluice retry <job.ts>\``);
+}

@@ -1,0 +1,65 @@
+import type { Sql } from 'postgres';
+import { openPool } from '../store/connect.ts';
+import { type EmbeddedServer, startEmbedded } from '../store/embedded.ts';
+import { Store } from '../store/index.ts';
+
+export interface DatabaseFlags {
+  'database-url'?: string;
+  'state-url'?: string;
+}
+
+export interface Databases {
+  sourceUrl: string;
+  stateUrl: string;
+  store: Store;
+  close(): Promise<void>;
+}
+
+/** Where the embedded server keeps its data when no database is given: resume works across runs. */
+export const embeddedHome = '.sluice';
+
+/**
+ * Resolves the source and state databases from the flags and DATABASE_URL, starting the embedded
+ * server when neither names one, and opens the state store.
+ */
+export async function openDatabases(flags: DatabaseFlags): Promise<Databases> {
+  let sourceUrl = flags['database-url'] ?? process.env.DATABASE_URL;
+  let embedded: EmbeddedServer | undefined;
+  if (!sourceUrl) {
+    embedded = await startEmbedded(embeddedHome);
+    sourceUrl = embedded.url;
+  }
+  const stateUrl = flags['state-url'] ?? process.env.SLUICE_STATE_URL ?? sourceUrl;
+  try {
+    const store = await Store.open(stateUrl, { waitMs: embedded ? 10_000 : 0 });
+    return {
+      sourceUrl,
+      stateUrl,
+      store,
+      close: async () => {
+        await store.close();
+        if (embedded) await stopIfIdle(embedded);
+      },
+    };
+  } catch (error) {
+    if (embedded) await stopIfIdle(embedded);
+    throw error;
+  }
+}
+
+/**
+ * Stops the embedded server when no other client is connected, so the last sluice process out
+ * turns it off and a concurrent run on the same data keeps its server.
+ */
+async function stopIfIdle(server: EmbeddedServer): Promise<void> {
+  const sql: Sql = openPool(server.url, { max: 1, purpose: 'shutdown' });
+  try {
+    const [row] = await sql<{ others: number }[]>`
+      select count(*)::int as others from pg_stat_activity
+      where backend_type = 'client backend' and pid <> pg_backend_pid()`;
+    await sql.end({ timeout: 1 });
+    if (row?.others === 0) await server.stop();
+  } catch {
+    await sql.end({ timeout: 1 });
+  }
+}

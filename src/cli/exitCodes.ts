@@ -1,0 +1,13 @@
+/** Exit codes of the CLI; documented in the README. */
+export const exitCodes = {
+  /** Every task is done. */
+  ok: 0,
+  /** sluice itself failed: a bug, or the database went away mid-run. */
+  internal: 1,
+  /** Bad input: an option, file, table, column, or an unreachable database. Nothing was changed. */
+  badInput: 2,
+  /** The job finished, but some tasks failed after all their attempts. */
+  tasksFailed: 3,
+  /** Stopped by Ctrl-C (SIGINT) or SIGTERM; the job stays resumable. */
+  interrupted: 130,
+} as const;

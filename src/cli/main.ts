@@ -1,0 +1,51 @@
+import { InputError, SluiceError } from '../errors.ts';
+import { redactSecrets } from '../store/redact.ts';
+import { retryCommand, retryUsage } from './commands/retry.ts';
+import { runCommand, runUsage } from './commands/run.ts';
+import { statusCommand, statusUsage } from './commands/status.ts';
+import { exitCodes } from './exitCodes.ts';
+
+const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  run: runCommand,
+  status: statusCommand,
+  retry: retryCommand,
+};
+
+const help = `sluice: batch jobs over database rows, in parallel, capped, resumable
+
+  ${runUsage}
+  ${statusUsage}
+  ${retryUsage}
+
+With no --database-url and no DATABASE_URL, sluice runs an embedded PostgreSQL under ./.sluice/.
+Exit codes: 0 done, 1 internal error, 2 bad input, 3 some tasks failed, 130 interrupted.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    console.log(help);
+    return name === undefined ? exitCodes.badInput : exitCodes.ok;
+  }
+  const command = commands[name];
+  if (!command)
+    throw new InputError(
+      `Unknown command \`${name}\`; expected one of: ${Object.keys(commands).join(', ')}`,
+    );
+  return command(rest);
+}
+
+/** The one place that turns errors into a line on stderr and an exit code. */
+function report(error: unknown): number {
+  if (error instanceof InputError) {
+    console.error(`sluice: ${redactSecrets(error.message)}`);
+    if (process.env.SLUICE_DEBUG && error.stack) console.error(redactSecrets(error.stack));
+    return exitCodes.badInput;
+  }
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  console.error(
+    `sluice: ${error instanceof SluiceError ? '' : 'internal error: '}${redactSecrets(message)}`,
+  );
+  return exitCodes.internal;
+}
+
+process.exitCode = await main(process.argv.slice(2)).catch(report);

@@ -1,0 +1,25 @@
+// The public API. Each name is listed on purpose; internals stay internal.
+
+export { InputError, PermanentError, SchemaVersionError, SluiceError, toError } from './errors.ts';
+export { defineJob } from './job/defineJob.ts';
+export type {
+  Job,
+  JobOptions,
+  PlanContext,
+  PlannedTask,
+  RetryOptions,
+  Source,
+  TaskContext,
+  TaskLog,
+} from './job/types.ts';
+export type { ProgressSnapshot, SluiceEvents } from './observe/events.ts';
+export { Events } from './observe/events.ts';
+export type { RunStatus, RunSummary } from './observe/summary.ts';
+export { summaryLine } from './observe/summary.ts';
+export type { TableRange, TableRangesOptions } from './plan/tableRanges.ts';
+export { tableRanges } from './plan/tableRanges.ts';
+export type { RunOptions } from './run/runJob.ts';
+export { runJob } from './run/runJob.ts';
+export { smokeTest } from './run/smoke.ts';
+export { startEmbedded } from './store/embedded.ts';
+export { Store } from './store/index.ts';

@@ -1,0 +1,56 @@
+import type { RunSummary } from './summary.ts';
+
+export interface ProgressSnapshot {
+  totalTasks: number;
+  totalItems: number;
+  doneTasks: number;
+  doneItems: number;
+  failedTasks: number;
+  failedItems: number;
+  runningTasks: number;
+  /** Items finished since this run started, by any process. */
+  itemsThisRun: number;
+  elapsedMs: number;
+}
+
+/** Everything a run reports, by `noun:verb`. Progress output, metrics and summaries read only these. */
+export interface SluiceEvents {
+  'job:planned': { job: string; created: boolean; tasks: number; items: number; unit: string };
+  'job:progress': ProgressSnapshot;
+  'job:stopping': { reason: 'interrupt' | 'abort' };
+  'job:done': RunSummary;
+  'task:claimed': { seq: number; attempt: number };
+  'task:done': { seq: number; items: number; ms: number; accepted: boolean };
+  'task:retrying': { seq: number; attempt: number; error: Error; delayMs: number };
+  'task:failed': { seq: number; attempt: number; error: Error };
+  'task:released': { seq: number };
+  'task:reclaimed': { count: number };
+  'task:log': { seq: number; level: 'info' | 'warn'; message: string };
+}
+
+type Listener<K extends keyof SluiceEvents> = (event: SluiceEvents[K]) => void;
+
+/** A typed event bus. A listener that throws is reported once and cannot break a worker. */
+export class Events {
+  private listeners = new Map<keyof SluiceEvents, Set<Listener<never>>>();
+
+  on<K extends keyof SluiceEvents>(name: K, listener: Listener<K>): () => void {
+    let set = this.listeners.get(name);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(name, set);
+    }
+    set.add(listener as Listener<never>);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  emit<K extends keyof SluiceEvents>(name: K, event: SluiceEvents[K]): void {
+    for (const listener of this.listeners.get(name) ?? []) {
+      try {
+        (listener as Listener<K>)(event);
+      } catch (error) {
+        process.emitWarning(`sluice: a listener for ${name} threw: ${(error as Error).message}`);
+      }
+    }
+  }
+}

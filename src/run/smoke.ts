@@ -1,0 +1,48 @@
+import type { Job } from '../job/types.ts';
+import { openPool } from '../store/connect.ts';
+
+export interface SmokeResult {
+  /** The first task's input, as the job's `run` received it; undefined when the plan is empty. */
+  input: unknown;
+  report: unknown;
+  elapsedMs: number;
+}
+
+/**
+ * Runs only the first planned task, in process and with nothing written to the state store: it
+ * catches bad credentials, network access and SQL mistakes before a full run opens many
+ * connections.
+ */
+export async function smokeTest(job: Job, sourceUrl: string): Promise<SmokeResult> {
+  const sql = openPool(sourceUrl, { max: 2, purpose: `smoke:${job.name}` });
+  const started = performance.now();
+  try {
+    await job.prepare?.({ sql });
+    const plan = job.source.plan({ sql })[Symbol.asyncIterator]();
+    const first = await plan.next();
+    await plan.return?.();
+    if (first.done)
+      return { input: undefined, report: undefined, elapsedMs: performance.now() - started };
+    const input = job.source.input(first.value.payload);
+    const worker = await sql.reserve();
+    try {
+      const report = await job.run(input, {
+        sql: worker,
+        signal: new AbortController().signal,
+        attempt: 1,
+        index: 0,
+        log: {
+          info: (m) => console.error(`[smoke] ${m}`),
+          warn: (m) => console.error(`[smoke] ${m}`),
+        },
+        resumeFrom: undefined,
+        checkpoint: async () => {},
+      });
+      return { input, report, elapsedMs: performance.now() - started };
+    } finally {
+      worker.release();
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

@@ -1,0 +1,216 @@
+import { setMaxListeners } from 'node:events';
+import type { ReservedSql, Sql } from 'postgres';
+import { PermanentError, SluiceError, toError } from '../errors.ts';
+import type { Job, TaskContext } from '../job/types.ts';
+import type { Events } from '../observe/events.ts';
+import type { ClaimedTask, Store } from '../store/index.ts';
+import { abortable } from './abortable.ts';
+import { backoffMs } from './backoff.ts';
+
+export interface PoolOptions {
+  job: Job;
+  jobId: string;
+  store: Store;
+  events: Events;
+  /** Source database pool; each worker reserves one connection from it and keeps it. */
+  source: Sql;
+  /** Local workers in this process. The store still caps the job across all processes. */
+  concurrency: number;
+  /** Stop claiming; running tasks finish. */
+  stop: AbortSignal;
+  /** Abort running tasks; their claims are released. */
+  abort: AbortSignal;
+  /** How often an idle pool looks for work freed elsewhere. */
+  pollMs: number;
+}
+
+/** One local worker: it keeps its source connection across the tasks it runs. */
+interface Worker {
+  sql?: ReservedSql;
+  /** Backend pid of its connection, to cancel a running query on abort. */
+  pid?: number;
+  busy: boolean;
+}
+
+/**
+ * Claims tasks for the idle local workers, runs them, and records their outcomes, until the job
+ * has nothing pending or running anywhere, or the run is stopped.
+ */
+export class WorkerPool {
+  private idle: Worker[];
+  private readonly all: Worker[];
+  private running = new Set<Promise<void>>();
+  private wake: () => void = () => {};
+
+  constructor(private readonly o: PoolOptions) {
+    // Every running task listens on the abort signal; a cap of 20 is not a leak.
+    setMaxListeners(o.concurrency + 10, o.abort);
+    this.all = Array.from({ length: o.concurrency }, () => ({ busy: false }));
+    this.idle = [...this.all];
+  }
+
+  /** Resolves when the job has no open tasks (true) or the run was stopped (false). */
+  async run(): Promise<boolean> {
+    const { store, jobId, stop } = this.o;
+    const onStop = () => this.wake();
+    const onAbort = () => void this.cancelQueries();
+    stop.addEventListener('abort', onStop);
+    this.o.abort.addEventListener('abort', onAbort);
+    const housekeeping = this.startHousekeeping();
+    try {
+      while (!stop.aborted) {
+        if (this.idle.length > 0) {
+          const claimed = await store.claim(jobId, this.idle.length);
+          for (const task of claimed) this.start(task);
+          if (claimed.length > 0) continue;
+        }
+        if (this.running.size === 0 && (await this.jobClosed())) return true;
+        await this.sleep(await this.idleWaitMs());
+      }
+      return false;
+    } finally {
+      stop.removeEventListener('abort', onStop);
+      this.o.abort.removeEventListener('abort', onAbort);
+      await Promise.all(this.running);
+      clearInterval(housekeeping);
+      await Promise.all(this.all.map((worker) => worker.sql?.release()));
+    }
+  }
+
+  /** A second Ctrl-C cancels the queries of running tasks on the server too. */
+  private async cancelQueries(): Promise<void> {
+    const pids = this.all
+      .filter((worker) => worker.busy && worker.pid)
+      .map((worker) => worker.pid as number);
+    if (pids.length === 0) return;
+    await this.o.source`select pg_cancel_backend(pid) from unnest(${pids}::int[]) as pid`.catch(
+      () => {},
+    );
+  }
+
+  private async jobClosed(): Promise<boolean> {
+    const counts = await this.o.store.counts(this.o.jobId);
+    return counts.pending.tasks === 0 && counts.running.tasks === 0;
+  }
+
+  /** Sleeps until a local task ends, the next backoff expires, or the poll interval passes. */
+  private async idleWaitMs(): Promise<number> {
+    if (this.idle.length === 0) return this.o.pollMs * 10;
+    const next = await this.o.store.nextRunnableAt(this.o.jobId);
+    if (!next) return this.o.pollMs;
+    return Math.max(5, Math.min(this.o.pollMs, next.getTime() - Date.now()));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((done) => {
+      const timer = setTimeout(finish, ms);
+      function finish() {
+        clearTimeout(timer);
+        done();
+      }
+      this.wake = finish;
+    });
+  }
+
+  /** Reclaims tasks of dead processes each second and renews this process's leases. */
+  private startHousekeeping(): NodeJS.Timeout {
+    let ticks = 0;
+    let busy = false;
+    const timer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const count = await this.o.store.reclaimOrphans(this.o.jobId);
+        if (count > 0) {
+          this.o.events.emit('task:reclaimed', { count });
+          this.wake();
+        }
+        if (++ticks % 10 === 0) await this.o.store.renewLeases();
+      } catch (error) {
+        process.emitWarning(`sluice: housekeeping failed: ${toError(error).message}`);
+      } finally {
+        busy = false;
+      }
+    }, 1000);
+    timer.unref();
+    return timer;
+  }
+
+  private start(task: ClaimedTask): void {
+    const worker = this.idle.pop() as Worker;
+    worker.busy = true;
+    const done = this.execute(worker, task).finally(() => {
+      worker.busy = false;
+      this.running.delete(done);
+      this.idle.push(worker);
+      this.wake();
+    });
+    this.running.add(done);
+  }
+
+  private async execute(worker: Worker, task: ClaimedTask): Promise<void> {
+    const { job, jobId, store, events, abort } = this.o;
+    const claim = { jobId, seq: task.seq, epoch: task.epoch };
+    const started = performance.now();
+    events.emit('task:claimed', { seq: task.seq, attempt: task.attempts });
+    try {
+      const sql = await this.connect(worker);
+      const ctx = this.context(sql, task, claim);
+      const report = await abortable(job.run(job.source.input(task.payload), ctx), abort);
+      const accepted = await store.complete(claim, report);
+      events.emit('task:done', {
+        seq: task.seq,
+        items: task.items,
+        ms: performance.now() - started,
+        accepted,
+      });
+    } catch (thrown) {
+      if (abort.aborted) {
+        await store.release(claim);
+        events.emit('task:released', { seq: task.seq });
+        return;
+      }
+      const error = toError(thrown);
+      const retry = !(error instanceof PermanentError) && task.attempts < job.retry.attempts;
+      const delayMs = retry ? backoffMs(task.attempts, job.retry) : 0;
+      await store.fail(claim, error, retry ? new Date(Date.now() + delayMs) : undefined);
+      if (retry)
+        events.emit('task:retrying', { seq: task.seq, attempt: task.attempts, error, delayMs });
+      else events.emit('task:failed', { seq: task.seq, attempt: task.attempts, error });
+    }
+  }
+
+  private async connect(worker: Worker): Promise<ReservedSql> {
+    if (!worker.sql) {
+      worker.sql = await this.o.source.reserve();
+      const [row] = await worker.sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      worker.pid = row?.pid;
+    }
+    return worker.sql;
+  }
+
+  private context(
+    sql: ReservedSql,
+    task: ClaimedTask,
+    claim: { jobId: string; seq: number; epoch: number },
+  ): TaskContext {
+    const { events, store, abort } = this.o;
+    const log = (level: 'info' | 'warn') => (message: string) =>
+      events.emit('task:log', { seq: task.seq, level, message });
+    return {
+      sql,
+      signal: abort,
+      attempt: task.attempts,
+      index: task.seq,
+      log: { info: log('info'), warn: log('warn') },
+      resumeFrom: task.checkpoint ?? undefined,
+      checkpoint: async (cursor) => {
+        if (!(await store.checkpoint(claim, cursor))) {
+          throw new SluiceError(
+            `Task ${task.seq} was claimed by another worker; this attempt is stale`,
+          );
+        }
+      },
+    };
+  }
+}

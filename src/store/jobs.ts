@@ -1,0 +1,152 @@
+import type { Sql, TransactionSql } from 'postgres';
+import type { PlannedTask } from '../job/types.ts';
+import { toJsonText } from './json.ts';
+
+/** A pool or an open transaction: the queries below run in either. */
+type Db = Sql | TransactionSql;
+
+export type JobStatus = 'running' | 'done' | 'failed';
+
+export interface JobRow {
+  id: string;
+  name: string;
+  status: JobStatus;
+  source: string;
+  fingerprint: string;
+  maxParallelism: number;
+  maxAttempts: number;
+  totalTasks: number;
+  totalItems: number;
+  result: unknown;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+const jobColumns = (sql: Db) => sql`
+  id::text, name, status, source, fingerprint, max_parallelism as "maxParallelism",
+  max_attempts as "maxAttempts", total_tasks as "totalTasks", total_items::float8 as "totalItems",
+  result, created_at as "createdAt", finished_at as "finishedAt"`;
+
+export async function findJob(sql: Db, name: string): Promise<JobRow | undefined> {
+  const [row] = await sql<
+    JobRow[]
+  >`select ${jobColumns(sql)} from sluice.jobs where name = ${name}`;
+  return row;
+}
+
+export async function listJobs(sql: Sql): Promise<JobRow[]> {
+  return sql<
+    JobRow[]
+  >`select ${jobColumns(sql)} from sluice.jobs order by created_at desc, id desc`;
+}
+
+export interface NewJob {
+  name: string;
+  source: string;
+  fingerprint: string;
+  maxParallelism: number;
+  maxAttempts: number;
+}
+
+// 2,000 tasks a statement keeps each insert small while a large plan still streams in quickly.
+const insertBatch = 2000;
+
+/**
+ * Finds the job, or plans it: the job row and all its tasks are written in one transaction, so a
+ * plan that fails half-way leaves nothing behind. An advisory lock on the name makes concurrent
+ * starters wait for the first one's plan and then join it. `replace` plans afresh (`--rerun`).
+ */
+export async function findOrCreateJob(
+  sql: Sql,
+  job: NewJob,
+  plan: () => AsyncIterable<PlannedTask>,
+  replace = false,
+): Promise<{ job: JobRow; created: boolean }> {
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtextextended(${`sluice.job:${job.name}`}, 0))`;
+    // Replacing inside the transaction keeps the old job intact if the new plan fails.
+    if (replace) await deleteJob(tx, job.name);
+    const existing = await findJob(tx, job.name);
+    if (existing) return { job: existing, created: false };
+    const [created] = await tx<{ id: string }[]>`
+      insert into sluice.jobs (name, status, source, fingerprint, max_parallelism, max_attempts)
+      values (${job.name}, 'running', ${job.source}, ${job.fingerprint}, ${job.maxParallelism}, ${job.maxAttempts})
+      returning id::text`;
+    const jobId = (created as { id: string }).id;
+    let seq = 0;
+    let items = 0;
+    let batch: PlannedTask[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      await insertTasks(tx, jobId, seq - batch.length, batch);
+      batch = [];
+    };
+    for await (const task of plan()) {
+      batch.push(task);
+      seq += 1;
+      items += task.items;
+      if (batch.length >= insertBatch) await flush();
+    }
+    await flush();
+    await tx`update sluice.jobs set total_tasks = ${seq}, total_items = ${items} where id = ${jobId}`;
+    const row = (await findJob(tx, job.name)) as JobRow;
+    return { job: row, created: true };
+  }) as Promise<{ job: JobRow; created: boolean }>;
+}
+
+async function insertTasks(sql: Db, jobId: string, firstSeq: number, tasks: PlannedTask[]) {
+  const payloads = tasks.map((task) => toJsonText(task.payload));
+  const items = tasks.map((task) => task.items);
+  await sql`
+    insert into sluice.tasks (job_id, seq, payload, items)
+    select ${jobId}, ${firstSeq} + ord - 1, payload::jsonb, items
+    from unnest(${payloads}::text[], ${items}::bigint[]) with ordinality as t(payload, items, ord)`;
+}
+
+/** Deletes a job and its tasks, for `--rerun`. */
+export async function deleteJob(sql: Db, name: string): Promise<void> {
+  await sql`delete from sluice.jobs where name = ${name}`;
+}
+
+/** Applies the job's current cap and attempts, which the user may have changed between runs. */
+export async function updateJobLimits(
+  sql: Sql,
+  jobId: string,
+  maxParallelism: number,
+  maxAttempts: number,
+) {
+  await sql`
+    update sluice.jobs set max_parallelism = ${maxParallelism}, max_attempts = ${maxAttempts}, updated_at = now()
+    where id = ${jobId}`;
+}
+
+/**
+ * Marks the job finished once no task is pending or running. Returns false when work remains or
+ * another process finished it first; exactly one caller wins.
+ */
+export async function finishJob(sql: Sql, jobId: string, result: unknown): Promise<boolean> {
+  const rows = await sql`
+    update sluice.jobs j set
+      status = case when exists (select 1 from sluice.tasks where job_id = j.id and status = 'failed')
+               then 'failed' else 'done' end,
+      result = ${toJsonText(result)}::text::jsonb, finished_at = now(), updated_at = now()
+    where j.id = ${jobId} and j.status = 'running'
+      and not exists (select 1 from sluice.tasks
+                      where job_id = j.id and status in ('pending', 'running'))
+    returning j.id`;
+  return rows.length > 0;
+}
+
+/** Puts the failed tasks of a job back in the queue with fresh attempts. Returns how many. */
+export async function requeueFailed(sql: Sql, jobId: string): Promise<number> {
+  return sql.begin(async (tx) => {
+    const rows = await tx`
+      update sluice.tasks set status = 'pending', attempts = 0, run_after = now(), error = null,
+        error_stack = null, finished_at = null
+      where job_id = ${jobId} and status = 'failed' returning seq`;
+    if (rows.length > 0) {
+      await tx`update sluice.jobs set status = 'running', finished_at = null, updated_at = now() where id = ${jobId}`;
+    }
+    return rows.length;
+  }) as Promise<number>;
+}

@@ -1,0 +1,67 @@
+import type { ReservedSql, Sql } from 'postgres';
+
+// Advisory locks taken by sluice processes live under this first key; the second is the process id.
+export const processLockClass = 0x51_1c_e0;
+
+/** How long a claim stays valid without renewal: the fallback when no advisory lock can be seen. */
+export const leaseSeconds = 60;
+
+/**
+ * A process's proof of life: a session advisory lock held on a connection of its own. When the
+ * process dies, PostgreSQL ends the session and drops the lock at once, so other processes can
+ * tell within a second that its tasks are orphaned, instead of waiting out a lease.
+ */
+export interface Liveness {
+  readonly processId: number;
+  release(): Promise<void>;
+}
+
+export async function registerProcess(sql: Sql): Promise<Liveness> {
+  const session: ReservedSql = await sql.reserve();
+  try {
+    const [row] = await session<{ id: number }[]>`
+      select id from (select nextval('sluice.process_ids')::int as id) n
+      where pg_try_advisory_lock(${processLockClass}, id)`;
+    if (!row) throw new Error('sluice process id already in use; try again');
+    return {
+      processId: row.id,
+      release: async () => {
+        await session`select pg_advisory_unlock(${processLockClass}, ${row.id})`.catch(() => {});
+        session.release();
+      },
+    };
+  } catch (error) {
+    session.release();
+    throw error;
+  }
+}
+
+/** Pushes out the lease of every task this process holds. */
+export async function renewLeases(sql: Sql, processId: number): Promise<void> {
+  await sql`
+    update sluice.tasks set lease_until = now() + make_interval(secs => ${leaseSeconds})
+    where owner = ${processId} and status = 'running'`;
+}
+
+/**
+ * Returns orphaned tasks of a job to the queue: their owner's advisory lock is gone (the process
+ * died), or their lease ran out. A task that has used up its attempts fails instead.
+ * Returns how many were reclaimed.
+ */
+export async function reclaimOrphans(sql: Sql, jobId: string): Promise<number> {
+  const rows = await sql`
+    update sluice.tasks t set
+      status = case when t.attempts >= j.max_attempts then 'failed' else 'pending' end,
+      error = 'the worker running this task died',
+      finished_at = case when t.attempts >= j.max_attempts then now() end,
+      owner = null, lease_until = null, run_after = now()
+    from sluice.jobs j
+    where j.id = t.job_id and t.job_id = ${jobId} and t.status = 'running'
+      and (t.lease_until < now() or not exists (
+        select 1 from pg_locks l
+        where l.locktype = 'advisory' and l.granted and l.objsubid = 2
+          and l.database = (select oid from pg_database where datname = current_database())
+          and l.classid = ${processLockClass}::int::oid and l.objid = t.owner::oid))
+    returning t.seq`;
+  return rows.length;
+}

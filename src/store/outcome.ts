@@ -1,0 +1,56 @@
+import type { Sql } from 'postgres';
+import { toJsonText } from './json.ts';
+
+/** Identifies one claim of a task: a write carrying an older epoch comes from a stale worker. */
+export interface Claim {
+  jobId: string;
+  seq: number;
+  epoch: number;
+}
+
+/** Records a finished task and its report. Returns false when the claim is stale and the write was refused. */
+export async function completeTask(sql: Sql, claim: Claim, report: unknown): Promise<boolean> {
+  const rows = await sql`
+    update sluice.tasks set status = 'done', report = ${toJsonText(report)}::text::jsonb, error = null,
+      error_stack = null, owner = null, lease_until = null, finished_at = now()
+    where job_id = ${claim.jobId} and seq = ${claim.seq} and epoch = ${claim.epoch} and status = 'running'
+    returning seq`;
+  return rows.length > 0;
+}
+
+/**
+ * Records a failed try. With `retryAt` the task goes back to the queue, runnable from then on;
+ * without it the task is failed for good. Returns false when the claim is stale.
+ */
+export async function failTask(
+  sql: Sql,
+  claim: Claim,
+  error: Error,
+  retryAt: Date | undefined,
+): Promise<boolean> {
+  const rows = await sql`
+    update sluice.tasks set
+      status = ${retryAt ? 'pending' : 'failed'}, run_after = coalesce(${retryAt ?? null}::timestamptz, run_after),
+      error = ${error.message}, error_stack = ${error.stack ?? null}, owner = null, lease_until = null,
+      finished_at = ${retryAt ? null : new Date()}
+    where job_id = ${claim.jobId} and seq = ${claim.seq} and epoch = ${claim.epoch} and status = 'running'
+    returning seq`;
+  return rows.length > 0;
+}
+
+/** Gives an interrupted task back untouched: the try that was cut short does not count. */
+export async function releaseTask(sql: Sql, claim: Claim): Promise<void> {
+  await sql`
+    update sluice.tasks set status = 'pending', attempts = greatest(attempts - 1, 0), owner = null,
+      lease_until = null, run_after = now()
+    where job_id = ${claim.jobId} and seq = ${claim.seq} and epoch = ${claim.epoch} and status = 'running'`;
+}
+
+/** Saves how far a long task got, so a retry or a resumed run continues after it. */
+export async function saveCheckpoint(sql: Sql, claim: Claim, cursor: unknown): Promise<boolean> {
+  const rows = await sql`
+    update sluice.tasks set checkpoint = ${toJsonText(cursor)}::text::jsonb
+    where job_id = ${claim.jobId} and seq = ${claim.seq} and epoch = ${claim.epoch} and status = 'running'
+    returning seq`;
+  return rows.length > 0;
+}
