@@ -8,7 +8,9 @@ export function parse<O extends Options>(argv: string[], options: O, usage: stri
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new InputError(`${(error as Error).message.split('\n')[0]}; usage: ${usage}`);
+    // Node's messages run on with advice about `--`; the first sentence is the useful part.
+    const first = (error as Error).message.split(/\.\s/)[0];
+    throw new InputError(`${first}; usage: ${usage}`);
   }
 }
 

@@ -48,4 +48,7 @@ function report(error: unknown): number {
   return exitCodes.internal;
 }
 
-process.exitCode = await main(process.argv.slice(2)).catch(report);
+const code = await main(process.argv.slice(2)).catch(report);
+// Exit now: a task function that ignored its AbortSignal may still hold timers open.
+// (stdout and stderr are synchronous for files and pipes on Linux, so no output is lost.)
+process.exit(code);

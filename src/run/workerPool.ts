@@ -70,8 +70,9 @@ export class WorkerPool {
       return false;
     } finally {
       stop.removeEventListener('abort', onStop);
-      this.o.abort.removeEventListener('abort', onAbort);
+      // Running tasks may still be aborted while we wait for them.
       await Promise.all(this.running);
+      this.o.abort.removeEventListener('abort', onAbort);
       clearInterval(housekeeping);
       await Promise.all(this.all.map((worker) => worker.sql?.release()));
     }

@@ -1,0 +1,114 @@
+import postgres, { type Sql } from 'postgres';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runSluice } from '../support/cli.ts';
+import { createTestDatabase } from '../support/db.ts';
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let sql: Sql;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  sql = postgres(db.url, { max: 1, onnotice: () => {} });
+  await sql`create table items (id bigint primary key, note text)`;
+  await sql`insert into items select g, 'x' from generate_series(1, 50) g`;
+  await sql`create table unindexed (id bigint not null, note text)`;
+  await sql`create table nullable (id bigint, note text)`;
+  await sql`create index on nullable (id)`;
+  await sql`insert into nullable values (1, 'a'), (null, 'b')`;
+  await sql`create table coded (code text primary key)`;
+});
+
+afterAll(async () => {
+  await sql.end();
+  await db.drop();
+});
+
+/** Runs the CLI and checks the contract for bad input: exit 2, one line on stderr, nothing on stdout. */
+async function refused(args: string[], env: Record<string, string> = {}) {
+  const run = await runSluice(args, env);
+  expect(run.code, run.stderr).toBe(2);
+  const lines = run.stderr.trim().split('\n');
+  expect(lines, run.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^sluice: /);
+  expect(run.stdout).toBe('');
+  return lines[0] as string;
+}
+
+async function jobRows(): Promise<number> {
+  const [found] = await sql`select to_regclass('sluice.jobs') as t`;
+  if (!found?.t) return 0;
+  const [row] = await sql`select count(*)::int as n from sluice.jobs`;
+  return row?.n ?? 0;
+}
+
+describe('tableRanges refusals change nothing', () => {
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['a missing table', { TABLE: 'nope' }, /table `nope` does not exist/i],
+    ['a missing key column', { KEY: 'nope' }, /column `nope`.*items/i],
+    [
+      'a key without a btree index',
+      { TABLE: 'unindexed' },
+      /index.*create index on "?unindexed"? \(/i,
+    ],
+    ['a key with NULLs', { TABLE: 'nullable' }, /NULL/],
+    ['a key that is not an integer', { TABLE: 'coded', KEY: 'code' }, /integer/i],
+    [
+      'rowsPerRange < 1',
+      { ROWS_PER_RANGE: '0' },
+      /Expected `rowsPerRange` to be a whole number >= 1, got `0` \(number\)/,
+    ],
+  ];
+  for (const [name, env, message] of cases) {
+    test(name, async () => {
+      const line = await refused(
+        ['run', 'test/fixtures/rangesJob.ts', '--database-url', db.url],
+        env,
+      );
+      expect(line).toMatch(message);
+      expect(await jobRows()).toBe(0);
+    });
+  }
+});
+
+describe('bad command lines', () => {
+  test('an unknown command', async () => {
+    expect(await refused(['frobnicate'])).toContain('Unknown command `frobnicate`');
+  });
+  test('an unknown option', async () => {
+    expect(await refused(['run', 'examples/orders-report.ts', '--max-paralelism', '3'])).toContain(
+      '--max-paralelism',
+    );
+  });
+  test('a missing job module argument', async () => {
+    expect(await refused(['run'])).toContain('Missing the job module');
+  });
+  test('a job module that does not exist', async () => {
+    expect(await refused(['run', 'examples/nope.ts'])).toContain(
+      'Cannot find job module `examples/nope.ts`',
+    );
+  });
+  test('a module that does not default-export a job', async () => {
+    expect(await refused(['run', 'test/fixtures/notAJob.ts'])).toMatch(/default-export defineJob/);
+  });
+  test('a cap of zero, on the command line and in the job', async () => {
+    const flag = await refused(['run', 'test/fixtures/rangesJob.ts', '--max-parallelism', '0']);
+    expect(flag).toContain(
+      'Expected `--max-parallelism` to be a whole number >= 1, got `"0"` (string)',
+    );
+    const option = await refused(['run', 'test/fixtures/tracedJob.ts', '--database-url', db.url], {
+      CAP: '0',
+    });
+    expect(option).toContain(
+      'Expected `maxParallelism` to be a whole number >= 1, got `0` (number)',
+    );
+    expect(await jobRows()).toBe(0);
+  });
+  test('an unreachable database, without showing its password', async () => {
+    const url = 'postgres://someone:hunter2secret@127.0.0.1:1/nowhere';
+    const line = await refused(['run', 'test/fixtures/rangesJob.ts', '--database-url', url]);
+    expect(line).toContain(
+      'Cannot reach the database at postgres://someone:***@127.0.0.1:1/nowhere',
+    );
+    expect(line).not.toContain('hunter2secret');
+  });
+});

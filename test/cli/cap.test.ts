@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { finished, spawnSluice } from '../support/cli.ts';
+import { tracedDatabase } from '../support/traced.ts';
+
+let db: Awaited<ReturnType<typeof tracedDatabase>>;
+beforeAll(async () => {
+  db = await tracedDatabase();
+});
+afterAll(() => db.close());
+
+test('two processes on one job share the work and never exceed the cap together', async () => {
+  const env = { JOB_NAME: 'capped', CAP: '3', ROWS: '300', ROWS_PER_RANGE: '10', SLEEP_MS: '120' };
+  const args = ['run', 'test/fixtures/tracedJob.ts', '--database-url', db.url, '--json'];
+  const first = spawnSluice(args, env);
+  const second = spawnSluice(args, env);
+  const done = Promise.all([finished(first), finished(second)]);
+
+  // Sample the store while both run: the cap is observed from the database, not from a process.
+  let peakRunning = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peakRunning = Math.max(peakRunning, await db.runningTasks('capped'));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  const [a, b] = await done;
+  sampling = false;
+  await sampler;
+
+  expect(a.code, a.stderr).toBe(0);
+  expect(b.code, b.stderr).toBe(0);
+  expect(JSON.parse(a.stdout).result).toEqual({ total: 45150, n: 300 });
+  expect(JSON.parse(b.stdout).result).toEqual({ total: 45150, n: 300 });
+
+  const attempts = await db.attempts();
+  expect(attempts.size).toBe(30);
+  expect([...attempts.values()].every((n) => n === 1)).toBe(true);
+  const [byProcess] = await db.sql`select count(distinct pid)::int as n from trace`;
+  expect(byProcess?.n).toBe(2);
+
+  expect(peakRunning).toBeLessThanOrEqual(3);
+  expect(await db.peakOverlap()).toBeLessThanOrEqual(3);
+  // The cap was actually reached, so the bound above means something.
+  expect(await db.peakOverlap()).toBe(3);
+});
