@@ -1,0 +1,123 @@
+import postgres, { type Sql } from 'postgres';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { Store } from '../../src/store/index.ts';
+import { completeTask } from '../../src/store/outcome.ts';
+import { createTestDatabase } from '../support/db.ts';
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let sql: Sql;
+const stores: Store[] = [];
+
+async function open(): Promise<Store> {
+  const store = await Store.open(db.url);
+  stores.push(store);
+  return store;
+}
+
+async function plan(store: Store, name: string, tasks: number, cap: number, attempts = 3) {
+  const { job } = await store.findOrCreateJob(
+    { name, source: 'test', fingerprint: 'f', maxParallelism: cap, maxAttempts: attempts },
+    async function* () {
+      for (let i = 0; i < tasks; i++) yield { payload: { i }, items: 1 };
+    },
+  );
+  return job;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  sql = postgres(db.url, { max: 2, onnotice: () => {} });
+});
+
+afterAll(async () => {
+  await Promise.all(stores.map((store) => store.close().catch(() => {})));
+  await sql.end();
+  await db.drop();
+});
+
+test('processes that start at once apply each migration exactly once', async () => {
+  await Promise.all(Array.from({ length: 6 }, () => open()));
+  const ledger = await sql`select version, name from sluice.migrations order by version`;
+  expect(ledger.map((row) => row.version)).toEqual([1]);
+});
+
+test('concurrent claimers in separate sessions never exceed the cap together', async () => {
+  const claimers = await Promise.all(Array.from({ length: 4 }, () => open()));
+  await Promise.all(claimers.map((store) => store.join()));
+  const job = await plan(claimers[0] as Store, 'cap', 60, 5);
+  const claimed = await Promise.all(
+    claimers.flatMap((store) => Array.from({ length: 5 }, () => store.claim(job.id, 3))),
+  );
+  expect(claimed.flat()).toHaveLength(5);
+  const [running] = await sql`select count(*)::int as n from sluice.tasks where job_id = ${job.id} and status = 'running'`;
+  expect(running?.n).toBe(5);
+  expect(new Set(claimed.flat().map((task) => task.seq)).size).toBe(5);
+});
+
+test('a dead process’s task is reclaimed and its late completion refused', async () => {
+  const doomed = await open();
+  const survivor = await open();
+  await survivor.join();
+  const job = await plan(survivor, 'fencing', 1, 2);
+  await doomed.join();
+  const [task] = await doomed.claim(job.id, 1);
+  expect(task).toBeDefined();
+  if (!task) return;
+  expect(await survivor.reclaimOrphans(job.id)).toBe(0);
+
+  // Ending the session drops its advisory lock, as a SIGKILL would.
+  await doomed.close();
+  expect(await survivor.reclaimOrphans(job.id)).toBe(1);
+  const [again] = await survivor.claim(job.id, 1);
+  expect(again?.epoch).toBe(task.epoch + 1);
+
+  const stale = { jobId: job.id, seq: task.seq, epoch: task.epoch };
+  expect(await completeTask(sql, stale, 'late')).toBe(false);
+  expect(await survivor.complete({ jobId: job.id, seq: task.seq, epoch: again?.epoch ?? -1 }, 'fresh')).toBe(true);
+  const [row] = await sql`select status, report from sluice.tasks where job_id = ${job.id}`;
+  expect(row).toEqual({ status: 'done', report: 'fresh' });
+});
+
+test('an expired lease is reclaimed even while its owner lives, and the last attempt fails', async () => {
+  const store = await open();
+  await store.join();
+  const job = await plan(store, 'lease', 2, 2, 1);
+  const claimed = await store.claim(job.id, 2);
+  expect(claimed).toHaveLength(2);
+  await sql`update sluice.tasks set lease_until = now() - interval '1 second' where job_id = ${job.id}`;
+  expect(await store.reclaimOrphans(job.id)).toBe(2);
+  const rows = await sql`select status, error from sluice.tasks where job_id = ${job.id} order by seq`;
+  // One attempt allowed, one used: the task fails instead of running a second time.
+  expect(rows.map((row) => row.status)).toEqual(['failed', 'failed']);
+  expect(rows[0]?.error).toContain('died');
+});
+
+test('a failed plan leaves no job behind', async () => {
+  const store = await open();
+  const failing = store.findOrCreateJob(
+    { name: 'half-planned', source: 'test', fingerprint: 'f', maxParallelism: 1, maxAttempts: 1 },
+    async function* () {
+      for (let i = 0; i < 5000; i++) yield { payload: { i }, items: 1 };
+      throw new Error('the source broke half-way');
+    },
+  );
+  await expect(failing).rejects.toThrow('half-way');
+  expect(await store.findJob('half-planned')).toBeUndefined();
+  const [orphans] = await sql`select count(*)::int as n from sluice.tasks t
+    where not exists (select 1 from sluice.jobs j where j.id = t.job_id)`;
+  expect(orphans?.n).toBe(0);
+});
+
+test('claims and the cap use the index, not a scan of all tasks', async () => {
+  const store = await open();
+  await plan(store, 'big', 20_000, 4);
+  await sql`analyze sluice.tasks`;
+  const [job] = await sql`select id from sluice.jobs where name = 'big'`;
+  const explain = await sql.unsafe(
+    `explain select seq from sluice.tasks where job_id = $1 and status = 'pending' and run_after <= now() order by seq limit 4`,
+    [job?.id],
+  );
+  const text = explain.map((row) => row['QUERY PLAN']).join('\n');
+  expect(text).toMatch(/Index Scan|Index Only Scan/);
+  expect(text).not.toMatch(/Seq Scan/);
+});
