@@ -39,6 +39,14 @@ test('two processes on one job share the work and never exceed the cap together'
   const [byProcess] = await db.sql`select count(distinct pid)::int as n from trace`;
   expect(byProcess?.n).toBe(2);
 
+  // Each worker keeps one connection for all its ranges: at most 3 per process, reused.
+  const perProcess = await db.sql<{ backends: number; ranges: number }[]>`
+    select count(distinct backend)::int as backends, count(*)::int as ranges from trace group by pid`;
+  for (const { backends, ranges } of perProcess) {
+    expect(backends).toBeLessThanOrEqual(3);
+    expect(ranges).toBeGreaterThan(backends);
+  }
+
   expect(peakRunning).toBeLessThanOrEqual(3);
   expect(await db.peakOverlap()).toBeLessThanOrEqual(3);
   // The cap was actually reached, so the bound above means something.

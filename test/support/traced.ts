@@ -7,7 +7,7 @@ export async function tracedDatabase() {
   const sql: Sql = postgres(db.url, { max: 2, onnotice: () => {} });
   // The job creates it too; creating it here lets a test read it before the job starts.
   await sql`create table trace (
-    id serial primary key, seq int not null, pid int not null, attempt int not null,
+    id serial primary key, seq int not null, pid int not null, backend int, attempt int not null,
     started_at timestamptz not null default clock_timestamp(), finished_at timestamptz)`;
   return {
     url: db.url,
