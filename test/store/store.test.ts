@@ -49,7 +49,8 @@ test('concurrent claimers in separate sessions never exceed the cap together', a
     claimers.flatMap((store) => Array.from({ length: 5 }, () => store.claim(job.id, 3))),
   );
   expect(claimed.flat()).toHaveLength(5);
-  const [running] = await sql`select count(*)::int as n from sluice.tasks where job_id = ${job.id} and status = 'running'`;
+  const [running] =
+    await sql`select count(*)::int as n from sluice.tasks where job_id = ${job.id} and status = 'running'`;
   expect(running?.n).toBe(5);
   expect(new Set(claimed.flat().map((task) => task.seq)).size).toBe(5);
 });
@@ -73,7 +74,9 @@ test('a dead process’s task is reclaimed and its late completion refused', asy
 
   const stale = { jobId: job.id, seq: task.seq, epoch: task.epoch };
   expect(await completeTask(sql, stale, 'late')).toBe(false);
-  expect(await survivor.complete({ jobId: job.id, seq: task.seq, epoch: again?.epoch ?? -1 }, 'fresh')).toBe(true);
+  expect(
+    await survivor.complete({ jobId: job.id, seq: task.seq, epoch: again?.epoch ?? -1 }, 'fresh'),
+  ).toBe(true);
   const [row] = await sql`select status, report from sluice.tasks where job_id = ${job.id}`;
   expect(row).toEqual({ status: 'done', report: 'fresh' });
 });
@@ -86,7 +89,8 @@ test('an expired lease is reclaimed even while its owner lives, and the last att
   expect(claimed).toHaveLength(2);
   await sql`update sluice.tasks set lease_until = now() - interval '1 second' where job_id = ${job.id}`;
   expect(await store.reclaimOrphans(job.id)).toBe(2);
-  const rows = await sql`select status, error from sluice.tasks where job_id = ${job.id} order by seq`;
+  const rows =
+    await sql`select status, error from sluice.tasks where job_id = ${job.id} order by seq`;
   // One attempt allowed, one used: the task fails instead of running a second time.
   expect(rows.map((row) => row.status)).toEqual(['failed', 'failed']);
   expect(rows[0]?.error).toContain('died');
