@@ -32,7 +32,12 @@ export interface RunOptions {
  * tasks under the global cap together with any other process on the same job, and reduces the
  * reports in plan order.
  */
-export async function runJob(job: Job, options: RunOptions): Promise<RunSummary> {
+export async function runJob<Input, Report, Result>(
+  typedJob: Job<Input, Report, Result>,
+  options: RunOptions,
+): Promise<RunSummary> {
+  // Past this point only the store sees inputs and reports, so their types no longer matter.
+  const job = typedJob as unknown as Job;
   const { store } = options;
   const events = options.events ?? new Events();
   const cap = options.maxParallelism ?? job.maxParallelism;

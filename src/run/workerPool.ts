@@ -40,7 +40,9 @@ export class WorkerPool {
   private idle: Worker[];
   private readonly all: Worker[];
   private running = new Set<Promise<void>>();
-  private wake: () => void = () => {};
+  /** Set when something happened that the dispatch loop should look at before sleeping. */
+  private woken = false;
+  private wakeSleeper: () => void = () => {};
 
   constructor(private readonly o: PoolOptions) {
     // Every running task listens on the abort signal; a cap of 20 is not a leak.
@@ -102,14 +104,29 @@ export class WorkerPool {
     return Math.max(5, Math.min(this.o.pollMs, next.getTime() - Date.now()));
   }
 
+  private wake(): void {
+    this.woken = true;
+    this.wakeSleeper();
+  }
+
+  /**
+   * Sleeps unless woken since the loop last looked: a task that ends while the loop is busy
+   * querying must not be missed until the next poll.
+   */
   private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((done) => {
-      const timer = setTimeout(finish, ms);
-      function finish() {
+      const finish = () => {
         clearTimeout(timer);
+        this.wakeSleeper = () => {};
+        this.woken = false;
         done();
-      }
-      this.wake = finish;
+      };
+      const timer = setTimeout(finish, ms);
+      this.wakeSleeper = finish;
     });
   }
 
