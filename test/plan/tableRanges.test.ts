@@ -172,6 +172,16 @@ describe('coverage and balance', () => {
     expect(ranges).toHaveLength(7);
     expect(ranges.slice(0, -1).every((r) => r.rows === 50)).toBe(true);
     await checkCoverage('orders', ranges, sql`status = ${'paid'}`);
+
+    // Ranges of 100 rows or more are planned by index probes, which must apply `where` too.
+    const probed = await plan({
+      table: 'orders',
+      key: 'id',
+      rowsPerRange: 100,
+      where: (s) => s`status = ${'paid'}`,
+    });
+    expect(probed.map((r) => r.rows)).toEqual([100, 100, 100, 33]);
+    await checkCoverage('orders', probed, sql`status = ${'paid'}`);
   });
 
   test('an empty table, or no rows matching where, plans nothing', async () => {
