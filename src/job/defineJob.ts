@@ -10,9 +10,9 @@ export const jobDefaults = {
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /** Validates a job definition and fills in its defaults. Throws InputError naming the bad field. */
-export function defineJob<Input, Report, Result = undefined>(
-  options: JobOptions<Input, Report, Result>,
-): Job<Input, Report, Result> {
+export function defineJob<Input, Report, Result = undefined, Resource = undefined>(
+  options: JobOptions<Input, Report, Result, Resource>,
+): Job<Input, Report, Result, Resource> {
   if (typeof options !== 'object' || options === null) throw expected('job', 'an object', options);
   if (typeof options.name !== 'string' || !namePattern.test(options.name)) {
     throw expected(
@@ -30,7 +30,7 @@ export function defineJob<Input, Report, Result = undefined>(
     throw expected('source', 'a source such as tableRanges({...})', source);
   }
   if (typeof options.run !== 'function') throw expected('run', 'a function', options.run);
-  for (const hook of ['prepare', 'initial', 'reduce'] as const) {
+  for (const hook of ['prepare', 'initial', 'reduce', 'setup', 'teardown'] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function')
       throw expected(hook, 'a function', options[hook]);
   }
@@ -39,6 +39,8 @@ export function defineJob<Input, Report, Result = undefined>(
     name: options.name,
     source: options.source,
     run: options.run,
+    setup: options.setup,
+    teardown: options.teardown,
     maxParallelism: wholeNumber(
       'maxParallelism',
       options.maxParallelism ?? jobDefaults.maxParallelism,

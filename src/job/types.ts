@@ -36,10 +36,20 @@ export interface Source<Input> {
   readonly unit: string;
   /** What one task is called in progress output: `ranges`, `chunks`. */
   readonly taskNoun: string;
+  /** True when `run` returns one outcome per item, recorded item by item (chunks of items). */
+  readonly outcomes?: boolean;
+}
+
+/** What a worker's `setup` receives: its own source connection and the run's abort signal. */
+export interface WorkerContext {
+  sql: Sql;
+  signal: AbortSignal;
 }
 
 /** Everything a task's function can use. */
-export interface TaskContext {
+export interface TaskContext<Resource = unknown> {
+  /** What the job's `setup` returned for this worker (an HTTP client, say), reused across its tasks. */
+  resource: Resource;
   /** postgres.js bound to this worker's own connection to the source database, reused across its tasks. */
   sql: Sql;
   /** Fires when the run is aborted (a second Ctrl-C, or shutdown). */
@@ -66,12 +76,19 @@ export interface RetryOptions {
 }
 
 /** A job, as written by the user in a module whose default export is `defineJob({...})`. */
-export interface JobOptions<Input, Report, Result> {
+export interface JobOptions<Input, Report, Result, Resource = undefined> {
   /** Identifies the job in the store: running the same name again resumes it. */
   name: string;
   source: Source<Input>;
-  /** Processes one task and returns a small report. */
-  run(input: Input, ctx: TaskContext): Promise<Report> | Report;
+  /**
+   * Processes one task. A table range returns a small report; a chunk of items returns one
+   * outcome per item (`succeeded(item, value)` / `failed(item, error, status?)`).
+   */
+  run(input: Input, ctx: TaskContext<Resource>): Promise<Report> | Report;
+  /** Runs once per worker before its first task; what it returns is `ctx.resource` in every task. */
+  setup?(ctx: WorkerContext): Promise<Resource> | Resource;
+  /** Runs once per worker when the run ends, to close what `setup` opened. */
+  teardown?(resource: Resource, ctx: WorkerContext): Promise<void> | void;
   /** Live tasks allowed at once across every process and machine. Default 4. */
   maxParallelism?: number;
   retry?: RetryOptions;
@@ -84,11 +101,13 @@ export interface JobOptions<Input, Report, Result> {
 }
 
 /** A validated job with every default filled in. */
-export interface Job<Input = unknown, Report = unknown, Result = unknown> {
+export interface Job<Input = unknown, Report = unknown, Result = unknown, Resource = unknown> {
   readonly kind: 'sluice.job';
   readonly name: string;
   readonly source: Source<Input>;
-  readonly run: (input: Input, ctx: TaskContext) => Promise<Report> | Report;
+  readonly run: (input: Input, ctx: TaskContext<Resource>) => Promise<Report> | Report;
+  readonly setup?: (ctx: WorkerContext) => Promise<Resource> | Resource;
+  readonly teardown?: (resource: Resource, ctx: WorkerContext) => Promise<void> | void;
   readonly maxParallelism: number;
   readonly retry: Required<RetryOptions>;
   readonly prepare?: (ctx: PlanContext) => Promise<void> | void;

@@ -1,3 +1,4 @@
+import type { Outcome } from '../job/outcome.ts';
 import type { RunSummary } from './summary.ts';
 
 export interface ProgressSnapshot {
@@ -24,6 +25,8 @@ export interface SluiceEvents {
   'task:retrying': { seq: number; attempt: number; error: Error; delayMs: number };
   'task:failed': { seq: number; attempt: number; error: Error };
   'task:released': { seq: number };
+  /** Per-item results of a chunk, as recorded in the store. */
+  'task:outcomes': { seq: number; outcomes: readonly Outcome[] };
   'task:reclaimed': { count: number };
   'task:log': { seq: number; level: 'info' | 'warn'; message: string };
 }

@@ -32,8 +32,8 @@ export interface RunOptions {
  * tasks under the global cap together with any other process on the same job, and reduces the
  * reports in plan order.
  */
-export async function runJob<Input, Report, Result>(
-  typedJob: Job<Input, Report, Result>,
+export async function runJob<Input, Report, Result, Resource>(
+  typedJob: Job<Input, Report, Result, Resource>,
   options: RunOptions,
 ): Promise<RunSummary> {
   // Past this point only the store sees inputs and reports, so their types no longer matter.

@@ -25,10 +25,14 @@ export async function smokeTest(job: Job, sourceUrl: string): Promise<SmokeResul
       return { input: undefined, report: undefined, elapsedMs: performance.now() - started };
     const input = job.source.input(first.value.payload);
     const worker = await sql.reserve();
+    const signal = new AbortController().signal;
+    let resource: unknown;
     try {
+      resource = await job.setup?.({ sql: worker, signal });
       const report = await job.run(input, {
         sql: worker,
-        signal: new AbortController().signal,
+        resource,
+        signal,
         attempt: 1,
         index: 0,
         log: {
@@ -40,6 +44,7 @@ export async function smokeTest(job: Job, sourceUrl: string): Promise<SmokeResul
       });
       return { input, report, elapsedMs: performance.now() - started };
     } finally {
+      await job.teardown?.(resource, { sql: worker, signal });
       worker.release();
     }
   } finally {

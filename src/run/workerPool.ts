@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events';
-import type { ReservedSql, Sql } from 'postgres';
-import { PermanentError, SluiceError, toError } from '../errors.ts';
-import type { Job, TaskContext } from '../job/types.ts';
+import type { Sql } from 'postgres';
+import { toError } from '../errors.ts';
+import type { Job } from '../job/types.ts';
 import type { Events } from '../observe/events.ts';
 import type { ClaimedTask, Store } from '../store/index.ts';
-import { abortable } from './abortable.ts';
-import { backoffMs } from './backoff.ts';
+import { executeTask } from './executeTask.ts';
+import { WorkerSlot } from './workerSlot.ts';
 
 export interface PoolOptions {
   job: Job;
@@ -24,21 +24,13 @@ export interface PoolOptions {
   pollMs: number;
 }
 
-/** One local worker: it keeps its source connection across the tasks it runs. */
-interface Worker {
-  sql?: ReservedSql;
-  /** Backend pid of its connection, to cancel a running query on abort. */
-  pid?: number;
-  busy: boolean;
-}
-
 /**
  * Claims tasks for the idle local workers, runs them, and records their outcomes, until the job
  * has nothing pending or running anywhere, or the run is stopped.
  */
 export class WorkerPool {
-  private idle: Worker[];
-  private readonly all: Worker[];
+  private idle: WorkerSlot[];
+  private readonly all: WorkerSlot[];
   private running = new Set<Promise<void>>();
   /** Set when something happened that the dispatch loop should look at before sleeping. */
   private woken = false;
@@ -47,7 +39,10 @@ export class WorkerPool {
   constructor(private readonly o: PoolOptions) {
     // Every running task listens on the abort signal; a cap of 20 is not a leak.
     setMaxListeners(o.concurrency + 10, o.abort);
-    this.all = Array.from({ length: o.concurrency }, () => ({ busy: false }));
+    this.all = Array.from(
+      { length: o.concurrency },
+      () => new WorkerSlot(o.source, o.job, o.abort),
+    );
     this.idle = [...this.all];
   }
 
@@ -76,7 +71,7 @@ export class WorkerPool {
       await Promise.all(this.running);
       this.o.abort.removeEventListener('abort', onAbort);
       clearInterval(housekeeping);
-      await Promise.all(this.all.map((worker) => worker.sql?.release()));
+      await Promise.all(this.all.map((worker) => worker.close()));
     }
   }
 
@@ -155,80 +150,14 @@ export class WorkerPool {
   }
 
   private start(task: ClaimedTask): void {
-    const worker = this.idle.pop() as Worker;
+    const worker = this.idle.pop() as WorkerSlot;
     worker.busy = true;
-    const done = this.execute(worker, task).finally(() => {
+    const done = executeTask(this.o, worker, task).finally(() => {
       worker.busy = false;
       this.running.delete(done);
       this.idle.push(worker);
       this.wake();
     });
     this.running.add(done);
-  }
-
-  private async execute(worker: Worker, task: ClaimedTask): Promise<void> {
-    const { job, jobId, store, events, abort } = this.o;
-    const claim = { jobId, seq: task.seq, epoch: task.epoch };
-    const started = performance.now();
-    events.emit('task:claimed', { seq: task.seq, attempt: task.attempts });
-    try {
-      const sql = await this.connect(worker);
-      const ctx = this.context(sql, task, claim);
-      const report = await abortable(job.run(job.source.input(task.payload), ctx), abort);
-      const accepted = await store.complete(claim, report);
-      events.emit('task:done', {
-        seq: task.seq,
-        items: task.items,
-        ms: performance.now() - started,
-        accepted,
-      });
-    } catch (thrown) {
-      if (abort.aborted) {
-        await store.release(claim);
-        events.emit('task:released', { seq: task.seq });
-        return;
-      }
-      const error = toError(thrown);
-      const retry = !(error instanceof PermanentError) && task.attempts < job.retry.attempts;
-      const delayMs = retry ? backoffMs(task.attempts, job.retry) : 0;
-      await store.fail(claim, error, retry ? new Date(Date.now() + delayMs) : undefined);
-      if (retry)
-        events.emit('task:retrying', { seq: task.seq, attempt: task.attempts, error, delayMs });
-      else events.emit('task:failed', { seq: task.seq, attempt: task.attempts, error });
-    }
-  }
-
-  private async connect(worker: Worker): Promise<ReservedSql> {
-    if (!worker.sql) {
-      worker.sql = await this.o.source.reserve();
-      const [row] = await worker.sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
-      worker.pid = row?.pid;
-    }
-    return worker.sql;
-  }
-
-  private context(
-    sql: ReservedSql,
-    task: ClaimedTask,
-    claim: { jobId: string; seq: number; epoch: number },
-  ): TaskContext {
-    const { events, store, abort } = this.o;
-    const log = (level: 'info' | 'warn') => (message: string) =>
-      events.emit('task:log', { seq: task.seq, level, message });
-    return {
-      sql,
-      signal: abort,
-      attempt: task.attempts,
-      index: task.seq,
-      log: { info: log('info'), warn: log('warn') },
-      resumeFrom: task.checkpoint ?? undefined,
-      checkpoint: async (cursor) => {
-        if (!(await store.checkpoint(claim, cursor))) {
-          throw new SluiceError(
-            `Task ${task.seq} was claimed by another worker; this attempt is stale`,
-          );
-        }
-      },
-    };
   }
 }

@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import type { Outcome } from '../job/outcome.ts';
 import type { PlannedTask } from '../job/types.ts';
 import { type ClaimedTask, claimTasks, nextRunnableAt } from './claim.ts';
 import { checkReachable, openPool } from './connect.ts';
@@ -15,6 +16,7 @@ import {
 import { type Liveness, reclaimOrphans, registerProcess, renewLeases } from './liveness.ts';
 import { migrate } from './migrate.ts';
 import { type Claim, completeTask, failTask, releaseTask, saveCheckpoint } from './outcome.ts';
+import { recordChunk, requeueFailedItems } from './outcomes.ts';
 import { countTasks, type JobCounts, listFailed, readReports } from './progress.ts';
 
 export type { Claim, ClaimedTask, JobCounts, JobRow };
@@ -68,6 +70,9 @@ export class Store {
     failTask(this.sql, claim, error, retryAt);
   release = (claim: Claim) => releaseTask(this.sql, claim);
   checkpoint = (claim: Claim, cursor: unknown) => saveCheckpoint(this.sql, claim, cursor);
+  recordChunk = (claim: Claim, attempt: number, outcomes: readonly Outcome[], failure?: Error) =>
+    recordChunk(this.sql, claim, attempt, outcomes, failure);
+  requeueFailedItems = (jobId: string) => requeueFailedItems(this.sql, jobId);
   reclaimOrphans = (jobId: string) => reclaimOrphans(this.sql, jobId);
   renewLeases = () => renewLeases(this.sql, this.processId);
 

@@ -48,8 +48,9 @@ export interface NewJob {
   maxAttempts: number;
 }
 
-// 2,000 tasks a statement keeps each insert small while a large plan still streams in quickly.
-const insertBatch = 2000;
+// A statement takes up to 2,000 tasks or 20,000 items, whichever comes first: inserts stay small
+// and a plan of chunks holds only a few of them in memory.
+const insertBatch = { tasks: 2000, items: 20_000 };
 
 /**
  * Finds the job, or plans it: the job row and all its tasks are written in one transaction, so a
@@ -76,16 +77,19 @@ export async function findOrCreateJob(
     let seq = 0;
     let items = 0;
     let batch: PlannedTask[] = [];
+    let batchItems = 0;
     const flush = async () => {
       if (batch.length === 0) return;
       await insertTasks(tx, jobId, seq - batch.length, batch);
       batch = [];
+      batchItems = 0;
     };
     for await (const task of plan()) {
       batch.push(task);
       seq += 1;
       items += task.items;
-      if (batch.length >= insertBatch) await flush();
+      batchItems += task.items;
+      if (batch.length >= insertBatch.tasks || batchItems >= insertBatch.items) await flush();
     }
     await flush();
     await tx`update sluice.jobs set total_tasks = ${seq}, total_items = ${items} where id = ${jobId}`;
@@ -137,13 +141,17 @@ export async function finishJob(sql: Sql, jobId: string, result: unknown): Promi
   return rows.length > 0;
 }
 
-/** Puts the failed tasks of a job back in the queue with fresh attempts. Returns how many. */
+/**
+ * Puts the failed tasks of a job back in the queue with fresh attempts, and the chunks that
+ * finished with failed items, whole. Returns how many.
+ */
 export async function requeueFailed(sql: Sql, jobId: string): Promise<number> {
   return sql.begin(async (tx) => {
     const rows = await tx`
       update sluice.tasks set status = 'pending', attempts = 0, run_after = now(), error = null,
-        error_stack = null, finished_at = null
-      where job_id = ${jobId} and status = 'failed' returning seq`;
+        error_stack = null, finished_at = null, ok_items = null, failed_items = null
+      where job_id = ${jobId} and (status = 'failed' or (status = 'done' and failed_items > 0))
+      returning seq`;
     if (rows.length > 0) {
       await tx`update sluice.jobs set status = 'running', finished_at = null, updated_at = now() where id = ${jobId}`;
     }

@@ -12,10 +12,20 @@ export interface JobCounts {
   failed: Tally;
 }
 
-/** Tasks and items of a job by status, in one index scan. */
+/**
+ * Tasks and items of a job by status, in one index scan. `done.items` counts the items that
+ * succeeded; `failed.items` counts every failed item: those of failed tasks, and the failed items
+ * of finished chunks.
+ */
 export async function countTasks(sql: Sql, jobId: string): Promise<JobCounts> {
-  const rows = await sql<{ status: keyof JobCounts; tasks: number; items: number }[]>`
-    select status, count(*)::int as tasks, coalesce(sum(items), 0)::float8 as items
+  const rows = await sql<
+    { status: keyof JobCounts; tasks: number; items: number; failedItems: number }[]
+  >`
+    select status, count(*)::int as tasks,
+      coalesce(sum(case when status = 'done' then coalesce(ok_items, items)
+                        when status = 'failed' then 0 else items end), 0)::float8 as items,
+      coalesce(sum(case when status = 'done' then coalesce(failed_items, 0)
+                        when status = 'failed' then items else 0 end), 0)::float8 as "failedItems"
     from sluice.tasks where job_id = ${jobId} group by status`;
   const counts: JobCounts = {
     pending: { tasks: 0, items: 0 },
@@ -23,7 +33,12 @@ export async function countTasks(sql: Sql, jobId: string): Promise<JobCounts> {
     done: { tasks: 0, items: 0 },
     failed: { tasks: 0, items: 0 },
   };
-  for (const row of rows) counts[row.status] = { tasks: row.tasks, items: row.items };
+  let failedItems = 0;
+  for (const row of rows) {
+    counts[row.status] = { tasks: row.tasks, items: row.items };
+    failedItems += row.failedItems;
+  }
+  counts.failed.items = failedItems;
   return counts;
 }
 

@@ -1,0 +1,52 @@
+import type { ReservedSql, Sql } from 'postgres';
+import type { Job, WorkerContext } from '../job/types.ts';
+
+/**
+ * One local worker. It opens its source connection and runs the job's `setup` before its first
+ * task, and keeps both for every task after, as the seed's "one client per worker" asks.
+ */
+export class WorkerSlot {
+  busy = false;
+  /** Backend pid of its connection, to cancel a running query on abort. */
+  pid?: number;
+  private sql?: ReservedSql;
+  private ready?: Promise<{ sql: ReservedSql; resource: unknown }>;
+
+  constructor(
+    private readonly source: Sql,
+    private readonly job: Job,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** The worker's connection and resource, opened on first use. */
+  open(): Promise<{ sql: ReservedSql; resource: unknown }> {
+    this.ready ??= this.start();
+    return this.ready;
+  }
+
+  private async start() {
+    const sql = await this.source.reserve();
+    this.sql = sql;
+    const [row] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+    this.pid = row?.pid;
+    const resource = await this.job.setup?.(this.context(sql));
+    return { sql, resource };
+  }
+
+  private context(sql: Sql): WorkerContext {
+    return { sql, signal: this.signal };
+  }
+
+  /** Runs `teardown` and gives the connection back; a worker that never started has nothing to close. */
+  async close(): Promise<void> {
+    if (!this.ready) return;
+    try {
+      const { sql, resource } = await this.ready;
+      await this.job.teardown?.(resource, this.context(sql));
+    } catch {
+      // A setup that failed has nothing to tear down; its error already failed the task.
+    } finally {
+      this.sql?.release();
+    }
+  }
+}
