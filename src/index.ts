@@ -2,6 +2,8 @@
 
 export { InputError, PermanentError, SchemaVersionError, SluiceError, toError } from './errors.ts';
 export { defineJob } from './job/defineJob.ts';
+export type { Outcome } from './job/outcome.ts';
+export { failed, succeeded } from './job/outcome.ts';
 export type {
   Job,
   JobOptions,
@@ -12,10 +14,15 @@ export type {
   TaskContext,
   TaskLog,
 } from './job/types.ts';
+export type { PacingOptions, Permit, RateLimiter, RateLimitOptions } from './limit/types.ts';
 export type { ProgressSnapshot, SluiceEvents } from './observe/events.ts';
 export { Events } from './observe/events.ts';
 export type { RunStatus, RunSummary } from './observe/summary.ts';
 export { summaryLine } from './observe/summary.ts';
+export type { ChunkInput } from './plan/chunks.ts';
+export { chunks } from './plan/chunks.ts';
+export type { FileFormat, FileInput } from './plan/fileItems.ts';
+export { fromFile } from './plan/fileItems.ts';
 export type { TableRange, TableRangesOptions } from './plan/tableRanges.ts';
 export { tableRanges } from './plan/tableRanges.ts';
 export type { RunOptions } from './run/runJob.ts';

@@ -131,7 +131,8 @@ export async function updateJobLimits(
 export async function finishJob(sql: Sql, jobId: string, result: unknown): Promise<boolean> {
   const rows = await sql`
     update sluice.jobs j set
-      status = case when exists (select 1 from sluice.tasks where job_id = j.id and status = 'failed')
+      status = case when exists (select 1 from sluice.tasks where job_id = j.id
+                                 and (status = 'failed' or failed_items > 0))
                then 'failed' else 'done' end,
       result = ${toJsonText(result)}::text::jsonb, finished_at = now(), updated_at = now()
     where j.id = ${jobId} and j.status = 'running'

@@ -3,13 +3,16 @@ import type { Outcome } from '../job/outcome.ts';
 import { toJsonText } from './json.ts';
 import type { Claim } from './outcome.ts';
 
-/** Columns of a batch of outcomes, for one `unnest` insert. */
+/**
+ * Columns of a batch of outcomes, for one `unnest` insert. All travel as text arrays: postgres.js
+ * cannot send boolean arrays, nor infer a type for an array that starts with null.
+ */
 function columns(outcomes: readonly Outcome[]) {
   return {
     items: outcomes.map((o) => toJsonText(o.item)),
-    oks: outcomes.map((o) => o.ok),
+    oks: outcomes.map((o) => (o.ok ? 't' : 'f')),
     values: outcomes.map((o) => (o.ok && o.value !== undefined ? toJsonText(o.value) : null)),
-    statuses: outcomes.map((o) => (o.ok ? null : (o.status ?? null))),
+    statuses: outcomes.map((o) => (o.ok || o.status === undefined ? null : String(o.status))),
     errors: outcomes.map((o) => (o.ok ? null : o.error)),
   };
 }
@@ -27,7 +30,7 @@ export async function recordChunk(
   failure?: Error,
 ): Promise<boolean> {
   const c = columns(outcomes);
-  const okCount = c.oks.filter(Boolean).length;
+  const okCount = outcomes.filter((o) => o.ok).length;
   const rows = await sql`
     with finished as (
       update sluice.tasks set
@@ -44,8 +47,8 @@ export async function recordChunk(
     ), written as (
       insert into sluice.outcomes as o (job_id, task_seq, idx, item, ok, value, status, error, attempt)
       select f.job_id, f.seq, u.ord - 1, u.item::jsonb, u.ok, u.value::jsonb, u.status, u.error, ${attempt}
-      from finished f, unnest(${c.items}::text[], ${c.oks}::bool[], ${c.values}::text[], ${c.statuses}::int[],
-                              ${c.errors}::text[]) with ordinality as u(item, ok, value, status, error, ord)
+      from finished f, unnest(${c.items}::text[], ${c.oks}::text[]::bool[], ${c.values}::text[],
+                              ${c.statuses}::text[]::int[], ${c.errors}::text[]) with ordinality as u(item, ok, value, status, error, ord)
       on conflict (job_id, task_seq, idx) do update set item = excluded.item, ok = excluded.ok,
         value = excluded.value, status = excluded.status, error = excluded.error,
         attempt = excluded.attempt, superseded = false, created_at = now()

@@ -5,21 +5,23 @@ import { showProgress } from '../../observe/progress.ts';
 import { type RunSummary, summaryLine } from '../../observe/summary.ts';
 import { runJob } from '../../run/runJob.ts';
 import { smokeTest } from '../../run/smoke.ts';
+import { manifestLine, writeManifest } from '../../sink/jsonlManifest.ts';
 import type { Store } from '../../store/index.ts';
 import { onePositional, parse, wholeFlag } from '../args.ts';
 import { openDatabases } from '../databases.ts';
 import { exitCodes } from '../exitCodes.ts';
 import { handleInterrupts } from '../interrupts.ts';
-import { printJson } from '../output.ts';
+import { checkWritable, printJson } from '../output.ts';
 
 export const runUsage =
-  'sluice run <job.ts> [--database-url URL] [--state-url URL] [--max-parallelism N] [--concurrency N] [--rerun] [--smoke] [--json]';
+  'sluice run <job.ts> [--database-url URL] [--state-url URL] [--max-parallelism N] [--concurrency N] [--out results.jsonl] [--rerun] [--smoke] [--json]';
 
 const flags = {
   'database-url': { type: 'string' },
   'state-url': { type: 'string' },
   'max-parallelism': { type: 'string' },
   concurrency: { type: 'string' },
+  out: { type: 'string' },
   rerun: { type: 'boolean' },
   smoke: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -31,6 +33,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const path = onePositional(positionals, 'the job module to run', runUsage);
   const maxParallelism = wholeFlag('max-parallelism', values['max-parallelism'], 1);
   const concurrency = wholeFlag('concurrency', values.concurrency, 1);
+  if (values.out !== undefined) await checkWritable(values.out);
   const job = await loadJob(path);
   const dbs = await openDatabases(values);
   try {
@@ -38,6 +41,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return await follow(job, dbs.store, dbs.sourceUrl, {
       json: values.json ?? false,
       rerun: values.rerun ?? false,
+      out: values.out,
       maxParallelism,
       concurrency,
     });
@@ -62,6 +66,10 @@ async function smoke(job: Job, sourceUrl: string, json: boolean): Promise<number
 
 export interface FollowOptions {
   json: boolean;
+  /** A JSONL file that receives every item outcome as it lands. */
+  out?: string;
+  /** Append to `out` even when the job is planned afresh (retries). */
+  appendOut?: boolean;
   rerun?: boolean;
   maxParallelism?: number;
   concurrency?: number;
@@ -81,6 +89,15 @@ export async function follow(
     live: process.stderr.isTTY === true && !options.json,
     taskNoun: job.source.taskNoun,
   });
+  const closeManifest = options.out
+    ? writeManifest(events, options.out, job.name, options.appendOut ?? false)
+    : undefined;
+  // With --json, outcomes stream to stdout as they finish (Burla's generator=True).
+  const stopStreaming = options.json
+    ? events.on('task:outcomes', ({ seq, outcomes }) => {
+        for (const o of outcomes) process.stdout.write(`${manifestLine(job.name, seq, o)}\n`);
+      })
+    : undefined;
   let summary: RunSummary;
   try {
     summary = await runJob(job, {
@@ -95,7 +112,9 @@ export async function follow(
     });
   } finally {
     stopProgress();
+    stopStreaming?.();
     interrupts.dispose();
+    await closeManifest?.();
   }
   printSummary(summary, options.json);
   return exitCodeOf(summary);
