@@ -56,3 +56,44 @@ export function describeValue(value: unknown): string {
 export function expected(field: string, what: string, got: unknown): InputError {
   return new InputError(`Expected \`${field}\` to be ${what}, got ${describeValue(got)}`);
 }
+
+/**
+ * The far side said "too many requests" (429) or "unavailable" (503). Every worker of the job
+ * pauses for `retryAfterMs`, and the item is retried.
+ */
+export class RateLimitedError extends SluiceError {
+  override name = 'RateLimitedError';
+  constructor(
+    readonly retryAfterMs: number,
+    readonly status = 429,
+    message = `rate limited (${status}); retry after ${Math.ceil(retryAfterMs / 1000)}s`,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Reads a Retry-After header, in seconds or as an HTTP date, as milliseconds from now.
+ * Missing or unreadable: `fallbackMs`.
+ */
+export function retryAfterMs(
+  header: string | null | undefined,
+  fallbackMs = 1000,
+  now = Date.now(),
+): number {
+  if (!header) return fallbackMs;
+  const seconds = Number(header.trim());
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? fallbackMs : Math.max(0, date - now);
+}
+
+/** Throws RateLimitedError for a 429 or 503 response, with its Retry-After; returns the response otherwise. */
+export function throwIfThrottled<
+  R extends { status: number; headers: { get(name: string): string | null } },
+>(response: R): R {
+  if (response.status === 429 || response.status === 503) {
+    throw new RateLimitedError(retryAfterMs(response.headers.get('retry-after')), response.status);
+  }
+  return response;
+}

@@ -1,5 +1,5 @@
-import { expected } from '../errors.ts';
-import type { Job, JobOptions, RetryOptions } from './types.ts';
+import { expected, InputError } from '../errors.ts';
+import type { Job, JobOptions, RetryOptions, Source } from './types.ts';
 
 /** Every default in one place. */
 export const jobDefaults = {
@@ -29,8 +29,27 @@ export function defineJob<Input, Report, Result = undefined, Resource = undefine
   ) {
     throw expected('source', 'a source such as tableRanges({...})', source);
   }
-  if (typeof options.run !== 'function') throw expected('run', 'a function', options.run);
-  for (const hook of ['prepare', 'initial', 'reduce', 'setup', 'teardown'] as const) {
+  if ((options.run === undefined) === (options.each === undefined)) {
+    throw new InputError(
+      'Expected the job to give exactly one of `run` (a whole task) or `each` (one item)',
+    );
+  }
+  if (options.each !== undefined && !(source as Source<unknown>).outcomes) {
+    throw expected(
+      'each',
+      'used with a chunks(...) source (a table range runs with `run`)',
+      options.each,
+    );
+  }
+  for (const hook of [
+    'run',
+    'each',
+    'prepare',
+    'initial',
+    'reduce',
+    'setup',
+    'teardown',
+  ] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function')
       throw expected(hook, 'a function', options[hook]);
   }
@@ -39,6 +58,9 @@ export function defineJob<Input, Report, Result = undefined, Resource = undefine
     name: options.name,
     source: options.source,
     run: options.run,
+    each: options.each,
+    rateLimit: options.rateLimit,
+    pacing: options.pacing,
     setup: options.setup,
     teardown: options.teardown,
     maxParallelism: wholeNumber(

@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import type { PacingOptions, RateLimitOptions } from '../limit/types.ts';
 
 /** A logger handed to job code; lines are prefixed with the job and task. */
 export interface TaskLog {
@@ -63,7 +64,15 @@ export interface TaskContext<Resource = unknown> {
   resumeFrom: unknown;
   /** Saves progress inside a long task durably, so a retry or resume continues after it. */
   checkpoint(cursor: unknown): Promise<void>;
+  /**
+   * The job's rate limit: `acquire(cost?)` waits for a permit before a request, `settle(actual)`
+   * corrects the latest one's estimate once the real cost (tokens used, say) is known.
+   */
+  limit: { acquire(cost?: number): Promise<void>; settle(actualCost: number): void };
 }
+
+/** Item type of a chunk source. */
+export type ItemOf<Input> = Input extends readonly (infer Item)[] ? Item : never;
 
 /** Retry policy for a task that throws. */
 export interface RetryOptions {
@@ -83,8 +92,18 @@ export interface JobOptions<Input, Report, Result, Resource = undefined> {
   /**
    * Processes one task. A table range returns a small report; a chunk of items returns one
    * outcome per item (`succeeded(item, value)` / `failed(item, error, status?)`).
+   * Give `run` or, for chunks, `each`.
    */
-  run(input: Input, ctx: TaskContext<Resource>): Promise<Report> | Report;
+  run?(input: Input, ctx: TaskContext<Resource>): Promise<Report> | Report;
+  /**
+   * Processes one item of a chunk; sluice loops over the chunk with pacing, the rate limit and
+   * retries per item, and records one outcome per item. Throw RateLimitedError on a 429 or 503.
+   */
+  each?(item: ItemOf<Input>, ctx: TaskContext<Resource>): Promise<unknown> | unknown;
+  /** Requests per second, or a budget per minute with a cost per item, held across every process. */
+  rateLimit?: RateLimitOptions;
+  /** Least time (plus random jitter) between two items of one worker. */
+  pacing?: PacingOptions;
   /** Runs once per worker before its first task; what it returns is `ctx.resource` in every task. */
   setup?(ctx: WorkerContext): Promise<Resource> | Resource;
   /** Runs once per worker when the run ends, to close what `setup` opened. */
@@ -105,7 +124,11 @@ export interface Job<Input = unknown, Report = unknown, Result = unknown, Resour
   readonly kind: 'sluice.job';
   readonly name: string;
   readonly source: Source<Input>;
-  readonly run: (input: Input, ctx: TaskContext<Resource>) => Promise<Report> | Report;
+  /** Absent when the job gives `each` instead. */
+  readonly run?: (input: Input, ctx: TaskContext<Resource>) => Promise<Report> | Report;
+  readonly each?: (item: ItemOf<Input>, ctx: TaskContext<Resource>) => Promise<unknown> | unknown;
+  readonly rateLimit?: RateLimitOptions;
+  readonly pacing?: PacingOptions;
   readonly setup?: (ctx: WorkerContext) => Promise<Resource> | Resource;
   readonly teardown?: (resource: Resource, ctx: WorkerContext) => Promise<void> | void;
   readonly maxParallelism: number;

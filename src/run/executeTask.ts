@@ -1,10 +1,13 @@
 import { PermanentError, SluiceError, toError } from '../errors.ts';
 import { checkOutcomes, type Outcome } from '../job/outcome.ts';
 import type { Job, TaskContext } from '../job/types.ts';
+import type { Permit } from '../limit/types.ts';
 import type { Events } from '../observe/events.ts';
 import type { Claim, ClaimedTask, Store } from '../store/index.ts';
 import { abortable } from './abortable.ts';
 import { backoffMs } from './backoff.ts';
+import type { JobLimits } from './jobLimits.ts';
+import { type ItemLimits, runItems } from './runItems.ts';
 import type { WorkerSlot } from './workerSlot.ts';
 
 export interface TaskRunner {
@@ -13,6 +16,7 @@ export interface TaskRunner {
   store: Store;
   events: Events;
   abort: AbortSignal;
+  limits: JobLimits;
 }
 
 /**
@@ -33,7 +37,9 @@ export async function executeTask(
   try {
     const { sql, resource } = await abortable(worker.open(), abort);
     const ctx = context(r, task, claim, sql, resource);
-    const report = await abortable(job.run(input, ctx), abort);
+    const report = job.each
+      ? await abortable(runItems(job, input as unknown[], ctx, itemLimits(r.limits, worker)), abort)
+      : await abortable((job.run as NonNullable<Job['run']>)(input, ctx), abort);
     let accepted: boolean;
     let items = task.items;
     if (job.source.outcomes) {
@@ -76,6 +82,15 @@ export async function executeTask(
   }
 }
 
+function itemLimits(limits: JobLimits, worker: WorkerSlot): ItemLimits {
+  return {
+    limiter: limits.limiter,
+    pacer: worker.pacer,
+    cost: limits.cost,
+    pauseAll: limits.pauseAll,
+  };
+}
+
 function context(
   r: TaskRunner,
   task: ClaimedTask,
@@ -93,12 +108,26 @@ function context(
     index: task.seq,
     log: { info: log('info'), warn: log('warn') },
     resumeFrom: task.checkpoint ?? undefined,
+    limit: runLimit(r.limits, r.abort),
     checkpoint: async (cursor) => {
       if (!(await r.store.checkpoint(claim, cursor))) {
         throw new SluiceError(
           `Task ${task.seq} was claimed by another worker; this attempt is stale`,
         );
       }
+    },
+  };
+}
+
+/** `ctx.limit` for a job's `run`: one permit per request, settled against the latest. */
+function runLimit(limits: JobLimits, signal: AbortSignal): TaskContext['limit'] {
+  let latest: Permit | undefined;
+  return {
+    async acquire(cost = 1) {
+      latest = await limits.acquire(cost, signal);
+    },
+    settle(actualCost) {
+      latest?.settle(actualCost);
     },
   };
 }

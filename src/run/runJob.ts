@@ -4,6 +4,7 @@ import { Events } from '../observe/events.ts';
 import type { RunStatus, RunSummary } from '../observe/summary.ts';
 import { openPool } from '../store/connect.ts';
 import type { JobRow, Store } from '../store/index.ts';
+import { createJobLimits } from './createJobLimits.ts';
 import { reduceReports } from './reduce.ts';
 import { WorkerPool } from './workerPool.ts';
 
@@ -81,6 +82,7 @@ export async function runJob<Input, Report, Result, Resource>(
     await store.join();
     const doneBefore = (await store.counts(row.id)).done.items;
     const progress = trackProgress(events, store, row, started, doneBefore);
+    const limits = createJobLimits(job, store, row.id);
     const pool = new WorkerPool({
       job,
       jobId: row.id,
@@ -91,8 +93,12 @@ export async function runJob<Input, Report, Result, Resource>(
       stop: options.stop ?? new AbortController().signal,
       abort: options.abort ?? new AbortController().signal,
       pollMs: options.pollMs ?? 200,
+      limits,
     });
-    const closed = await pool.run().finally(() => clearInterval(progress));
+    const closed = await pool.run().finally(() => {
+      clearInterval(progress);
+      limits.close();
+    });
     if (closed) {
       const result = await reduceReports(job, store, row.id);
       await store.finishJob(row.id, result);

@@ -1,5 +1,7 @@
-import type { Job } from '../job/types.ts';
+import type { Job, TaskContext } from '../job/types.ts';
 import { openPool } from '../store/connect.ts';
+import { pauseOnlyLimits } from './jobLimits.ts';
+import { runItems } from './runItems.ts';
 
 export interface SmokeResult {
   /** The first task's input, as the job's `run` received it; undefined when the plan is empty. */
@@ -29,7 +31,8 @@ export async function smokeTest(job: Job, sourceUrl: string): Promise<SmokeResul
     let resource: unknown;
     try {
       resource = await job.setup?.({ sql: worker, signal });
-      const report = await job.run(input, {
+      const limits = pauseOnlyLimits();
+      const ctx: TaskContext = {
         sql: worker,
         resource,
         signal,
@@ -41,7 +44,11 @@ export async function smokeTest(job: Job, sourceUrl: string): Promise<SmokeResul
         },
         resumeFrom: undefined,
         checkpoint: async () => {},
-      });
+        limit: { acquire: async () => {}, settle: () => {} },
+      };
+      const report = job.each
+        ? await runItems(job, input as unknown[], ctx, { ...limits, pacer: limits.pacerFor() })
+        : await (job.run as NonNullable<Job['run']>)(input, ctx);
       return { input, report, elapsedMs: performance.now() - started };
     } finally {
       await job.teardown?.(resource, { sql: worker, signal });

@@ -5,6 +5,7 @@ import type { Job } from '../job/types.ts';
 import type { Events } from '../observe/events.ts';
 import type { ClaimedTask, Store } from '../store/index.ts';
 import { executeTask } from './executeTask.ts';
+import type { JobLimits } from './jobLimits.ts';
 import { WorkerSlot } from './workerSlot.ts';
 
 export interface PoolOptions {
@@ -22,6 +23,7 @@ export interface PoolOptions {
   abort: AbortSignal;
   /** How often an idle pool looks for work freed elsewhere. */
   pollMs: number;
+  limits: JobLimits;
 }
 
 /**
@@ -41,7 +43,7 @@ export class WorkerPool {
     setMaxListeners(o.concurrency + 10, o.abort);
     this.all = Array.from(
       { length: o.concurrency },
-      () => new WorkerSlot(o.source, o.job, o.abort),
+      () => new WorkerSlot(o.source, o.job, o.abort, o.limits.pacerFor()),
     );
     this.idle = [...this.all];
   }

@@ -1,5 +1,6 @@
 import type { ReservedSql, Sql } from 'postgres';
 import type { Job, WorkerContext } from '../job/types.ts';
+import type { Pacer } from './jobLimits.ts';
 
 /**
  * One local worker. It opens its source connection and runs the job's `setup` before its first
@@ -16,6 +17,8 @@ export class WorkerSlot {
     private readonly source: Sql,
     private readonly job: Job,
     private readonly signal: AbortSignal,
+    /** This worker's own spacing between items, if the job paces. */
+    readonly pacer?: Pacer,
   ) {}
 
   /** The worker's connection and resource, opened on first use. */

@@ -1,0 +1,52 @@
+import type { Permit, RateLimiter } from '../limit/types.ts';
+
+/** A worker's spacing between items. */
+export interface Pacer {
+  wait(signal?: AbortSignal): Promise<void>;
+}
+
+/** The limits of one job in this process: its rate limiter, pacing per worker, and a shared pause. */
+export interface JobLimits {
+  readonly limiter?: RateLimiter;
+  /** A fresh pacer for each worker, or undefined without pacing. */
+  pacerFor(): Pacer | undefined;
+  /** Estimated cost of one item (1 unless the rate limit has a cost function). */
+  cost(item: unknown): number;
+  /** Holds every worker until `untilMs`. */
+  pauseAll(untilMs: number): void;
+  /** `ctx.limit.acquire` for a job's `run`: a permit, or just the end of any pause. */
+  acquire(cost: number, signal: AbortSignal): Promise<Permit | undefined>;
+  close(): void;
+}
+
+/** Limits for a job without a rate limit or pacing: only the shared pause after a 429. */
+export function pauseOnlyLimits(): JobLimits {
+  let pausedUntil = 0;
+  return {
+    pacerFor: () => undefined,
+    cost: () => 1,
+    pauseAll(untilMs) {
+      pausedUntil = Math.max(pausedUntil, untilMs);
+    },
+    async acquire(_cost, signal) {
+      const waitMs = pausedUntil - Date.now();
+      if (waitMs > 0) await delay(waitMs, signal);
+      return undefined;
+    },
+    close() {},
+  };
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,95 @@
+import { PermanentError, RateLimitedError, toError } from '../errors.ts';
+import { failed, type Outcome, succeeded } from '../job/outcome.ts';
+import type { Job, TaskContext } from '../job/types.ts';
+import type { Permit, RateLimiter } from '../limit/types.ts';
+import { backoffMs } from './backoff.ts';
+
+/** What paces and limits the items of one worker. */
+export interface ItemLimits {
+  /** The job's rate limit, shared by every worker (and, through the store, every process). */
+  limiter?: RateLimiter;
+  /** This worker's spacing between items. */
+  pacer?: { wait(signal?: AbortSignal): Promise<void> };
+  /** Estimated cost of one item against the rate limit. */
+  cost(item: unknown): number;
+  /** Holds every worker of the job until `untilMs`: a 429 seen by one is a 429 for all. */
+  pauseAll(untilMs: number): void;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => reject(signal.reason ?? new Error('aborted')), {
+      once: true,
+    });
+    if (signal.aborted) clearTimeout(timer);
+  });
+
+/**
+ * Runs a job's `each` over the items of a chunk, one at a time on this worker: paced, under the
+ * rate limit, and with retries per item. A throttled item (RateLimitedError: a 429 or 503) pauses
+ * every worker for its Retry-After and is tried again; other errors back off exponentially. An
+ * item that runs out of attempts, or throws PermanentError, becomes a failed outcome with its
+ * status, and the chunk goes on.
+ */
+export async function runItems(
+  job: Job,
+  items: unknown[],
+  ctx: TaskContext,
+  limits: ItemLimits,
+): Promise<Outcome[]> {
+  const each = job.each as (item: unknown, ctx: TaskContext) => unknown;
+  const outcomes: Outcome[] = [];
+  for (const item of items) {
+    for (let attempt = 1; ; attempt++) {
+      await limits.pacer?.wait(ctx.signal);
+      const permit: Permit | undefined = await limits.limiter?.acquire(
+        limits.cost(item),
+        ctx.signal,
+      );
+      try {
+        const value = await each(item, {
+          ...ctx,
+          attempt,
+          limit: limitOf(permit, limits, ctx.signal),
+        });
+        outcomes.push(succeeded(item, value));
+        break;
+      } catch (thrown) {
+        if (ctx.signal.aborted) throw thrown;
+        const error = toError(thrown);
+        const throttled = error instanceof RateLimitedError;
+        if (throttled) limits.pauseAll(Date.now() + error.retryAfterMs);
+        if (error instanceof PermanentError || attempt >= job.retry.attempts) {
+          outcomes.push(failed(item, error, throttled ? error.status : statusOf(error)));
+          break;
+        }
+        // A throttled retry waits at the limiter's pause; anything else backs off on its own.
+        if (!throttled) await sleep(backoffMs(attempt, job.retry), ctx.signal);
+      }
+    }
+  }
+  return outcomes;
+}
+
+function statusOf(error: Error): number | undefined {
+  const status = (error as { status?: unknown }).status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** `ctx.limit` inside `each`: the item's own permit is settled by `settle`; `acquire` takes more. */
+function limitOf(
+  permit: Permit | undefined,
+  limits: ItemLimits,
+  signal: AbortSignal,
+): TaskContext['limit'] {
+  let latest = permit;
+  return {
+    async acquire(cost = 1) {
+      latest = await limits.limiter?.acquire(cost, signal);
+    },
+    settle(actualCost) {
+      latest?.settle(actualCost);
+    },
+  };
+}
