@@ -45,7 +45,13 @@ export function describeValue(value: unknown): string {
   const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
   let shown: string;
   try {
-    shown = typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value));
+    // JSON shows NaN and Infinity as null, which would hide the very mistake being reported.
+    shown =
+      typeof value === 'bigint'
+        ? `${value}n`
+        : typeof value === 'number' && !Number.isFinite(value)
+          ? String(value)
+          : (JSON.stringify(value) ?? String(value));
   } catch {
     shown = String(value);
   }

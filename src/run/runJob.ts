@@ -44,9 +44,10 @@ export async function runJob<Input, Report, Result, Resource>(
   const cap = options.maxParallelism ?? job.maxParallelism;
   const concurrency = Math.min(options.concurrency ?? cap, cap);
   const started = performance.now();
-  // One connection per worker, plus one for planning and for cancelling queries on abort.
+  // Exactly one connection per worker: the cap is the job's connection budget. Planning borrows
+  // one before the workers start.
   const source = openPool(options.sourceUrl, {
-    max: concurrency + 1,
+    max: concurrency,
     purpose: `worker:${job.name}`,
   });
   try {
@@ -94,6 +95,7 @@ export async function runJob<Input, Report, Result, Resource>(
       abort: options.abort ?? new AbortController().signal,
       pollMs: options.pollMs ?? 200,
       limits,
+      cancelBackends: (pids) => cancelBackends(options.sourceUrl, pids),
     });
     const closed = await pool.run().finally(() => {
       clearInterval(progress);
@@ -166,4 +168,14 @@ async function summarize(
     alreadyFinished,
     result: status === 'interrupted' ? undefined : row.result,
   };
+}
+
+/** A second Ctrl-C cancels running queries; every pooled connection is busy, so it dials anew. */
+async function cancelBackends(url: string, pids: number[]): Promise<void> {
+  const sql = openPool(url, { max: 1, purpose: 'cancel' });
+  try {
+    await sql`select pg_cancel_backend(pid) from unnest(${pids}::int[]) as pid`;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
 }

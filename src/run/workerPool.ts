@@ -24,6 +24,8 @@ export interface PoolOptions {
   /** How often an idle pool looks for work freed elsewhere. */
   pollMs: number;
   limits: JobLimits;
+  /** Cancels the running queries of these backends, from a connection outside the pool. */
+  cancelBackends(pids: number[]): Promise<void>;
 }
 
 /**
@@ -82,10 +84,7 @@ export class WorkerPool {
     const pids = this.all
       .filter((worker) => worker.busy && worker.pid)
       .map((worker) => worker.pid as number);
-    if (pids.length === 0) return;
-    await this.o.source`select pg_cancel_backend(pid) from unnest(${pids}::int[]) as pid`.catch(
-      () => {},
-    );
+    if (pids.length > 0) await this.o.cancelBackends(pids).catch(() => {});
   }
 
   private async jobClosed(): Promise<boolean> {
