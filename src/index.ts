@@ -1,6 +1,15 @@
 // The public API. Each name is listed on purpose; internals stay internal.
 
-export { InputError, PermanentError, SchemaVersionError, SluiceError, toError } from './errors.ts';
+export {
+  InputError,
+  PermanentError,
+  RateLimitedError,
+  retryAfterMs,
+  SchemaVersionError,
+  SluiceError,
+  throwIfThrottled,
+  toError,
+} from './errors.ts';
 export { defineJob } from './job/defineJob.ts';
 export type { Outcome } from './job/outcome.ts';
 export { failed, succeeded } from './job/outcome.ts';
@@ -15,6 +24,19 @@ export type {
   TaskLog,
 } from './job/types.ts';
 export type { PacingOptions, Permit, RateLimiter, RateLimitOptions } from './limit/types.ts';
+export type { ParallelMap } from './map/mapRun.ts';
+export { parallelMap } from './map/parallelMap.ts';
+export { ParallelMapError } from './map/parallelMapError.ts';
+export type {
+  MapContext,
+  MapFailure,
+  MapFunction,
+  MapInputs,
+  MapOutcome,
+  MapRateLimit,
+  MapSuccess,
+  ParallelMapOptions,
+} from './map/types.ts';
 export type { ProgressSnapshot, SluiceEvents } from './observe/events.ts';
 export { Events } from './observe/events.ts';
 export type { RunStatus, RunSummary } from './observe/summary.ts';

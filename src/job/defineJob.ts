@@ -1,4 +1,5 @@
 import { expected, InputError } from '../errors.ts';
+import { validateLimits } from '../limit/validate.ts';
 import type { Job, JobOptions, RetryOptions, Source } from './types.ts';
 
 /** Every default in one place. */
@@ -53,6 +54,7 @@ export function defineJob<Input, Report, Result = undefined, Resource = undefine
     if (options[hook] !== undefined && typeof options[hook] !== 'function')
       throw expected(hook, 'a function', options[hook]);
   }
+  validateLimits({ rateLimit: options.rateLimit, pacing: options.pacing });
   return {
     kind: 'sluice.job',
     name: options.name,

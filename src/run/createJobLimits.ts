@@ -1,8 +1,43 @@
 import type { Job } from '../job/types.ts';
+import { createGlobalRateLimiter } from '../limit/globalRateLimiter.ts';
+import { createPacer } from '../limit/pacing.ts';
+import { itemCost } from '../limit/validate.ts';
 import type { Store } from '../store/index.ts';
 import { type JobLimits, pauseOnlyLimits } from './jobLimits.ts';
 
-/** Builds the limits a job declares, shared by every worker of this process. */
-export function createJobLimits(job: Job, _store: Store, _jobId: string): JobLimits {
-  return pauseOnlyLimits();
+/**
+ * Builds the limits a job declares, shared by every worker of this process. The rate limit is
+ * global: its schedule lives in the state store, so it holds across every process of the job.
+ */
+export function createJobLimits(job: Job, store: Store, jobId: string): JobLimits {
+  const { rateLimit, pacing } = job;
+  if (!rateLimit && !pacing) return pauseOnlyLimits();
+  const gate = pauseOnlyLimits();
+  const limiter = rateLimit ? createGlobalRateLimiter(store.sql, { jobId, rateLimit }) : undefined;
+  return {
+    limiter,
+    pacerFor: () => (pacing ? createPacer(pacing) : undefined),
+    cost: (item) => (rateLimit ? itemCost(rateLimit, item) : 1),
+    pauseAll: (untilMs) => (limiter ? limiter.pauseUntil(untilMs) : gate.pauseAll(untilMs)),
+    acquire: (cost, signal) =>
+      limiter ? limiter.acquire(cost, signal) : gate.acquire(cost, signal),
+    close: () => limiter?.close(),
+  };
+}
+
+/**
+ * Checks the cost of every item while the plan streams in, so a cost function that returns NaN
+ * or a negative number is refused before the plan commits, not half-way through the run.
+ */
+export async function* withCostChecks<T extends { payload: unknown }>(
+  job: Job,
+  plan: AsyncIterable<T>,
+): AsyncGenerator<T> {
+  const rateLimit = job.rateLimit;
+  for await (const task of plan) {
+    if (rateLimit?.cost && Array.isArray(task.payload)) {
+      for (const item of task.payload) itemCost(rateLimit, item);
+    }
+    yield task;
+  }
 }

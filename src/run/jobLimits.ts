@@ -1,9 +1,5 @@
+import type { Pacer } from '../limit/pacing.ts';
 import type { Permit, RateLimiter } from '../limit/types.ts';
-
-/** A worker's spacing between items. */
-export interface Pacer {
-  wait(signal?: AbortSignal): Promise<void>;
-}
 
 /** The limits of one job in this process: its rate limiter, pacing per worker, and a shared pause. */
 export interface JobLimits {

@@ -1,6 +1,7 @@
 import { PermanentError, RateLimitedError, toError } from '../errors.ts';
 import { failed, type Outcome, succeeded } from '../job/outcome.ts';
 import type { Job, TaskContext } from '../job/types.ts';
+import type { Pacer } from '../limit/pacing.ts';
 import type { Permit, RateLimiter } from '../limit/types.ts';
 import { backoffMs } from './backoff.ts';
 
@@ -9,7 +10,7 @@ export interface ItemLimits {
   /** The job's rate limit, shared by every worker (and, through the store, every process). */
   limiter?: RateLimiter;
   /** This worker's spacing between items. */
-  pacer?: { wait(signal?: AbortSignal): Promise<void> };
+  pacer?: Pacer;
   /** Estimated cost of one item against the rate limit. */
   cost(item: unknown): number;
   /** Holds every worker of the job until `untilMs`: a 429 seen by one is a 429 for all. */

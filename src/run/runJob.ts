@@ -4,7 +4,7 @@ import { Events } from '../observe/events.ts';
 import type { RunStatus, RunSummary } from '../observe/summary.ts';
 import { openPool } from '../store/connect.ts';
 import type { JobRow, Store } from '../store/index.ts';
-import { createJobLimits } from './createJobLimits.ts';
+import { createJobLimits, withCostChecks } from './createJobLimits.ts';
 import { reduceReports } from './reduce.ts';
 import { WorkerPool } from './workerPool.ts';
 
@@ -69,7 +69,7 @@ export async function runJob<Input, Report, Result, Resource>(
         maxParallelism: cap,
         maxAttempts: job.retry.attempts,
       },
-      () => job.source.plan({ sql: source }),
+      () => withCostChecks(job, job.source.plan({ sql: source })),
       options.rerun ?? false,
     );
     if (!created) await store.updateJobLimits(row.id, cap, job.retry.attempts);

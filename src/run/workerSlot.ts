@@ -1,6 +1,6 @@
 import type { ReservedSql, Sql } from 'postgres';
 import type { Job, WorkerContext } from '../job/types.ts';
-import type { Pacer } from './jobLimits.ts';
+import type { Pacer } from '../limit/pacing.ts';
 
 /**
  * One local worker. It opens its source connection and runs the job's `setup` before its first

@@ -130,7 +130,9 @@ export function printSummary(summary: RunSummary, json: boolean): void {
       `Job ${summary.job} already finished (${summary.status}); run with --rerun to run it again`,
     );
   }
-  if (summary.result !== undefined) console.log(JSON.stringify(summary.result, null, 2));
+  if (summary.result !== undefined && summary.result !== null) {
+    console.log(JSON.stringify(summary.result, null, 2));
+  }
   console.log(summaryLine(summary));
 }
 

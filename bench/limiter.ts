@@ -1,0 +1,207 @@
+// Rate limiter accuracy and overhead, side by side in one run: sluice's limiter in one process,
+// sluice's limiter through the shared PostgreSQL schedule, Bottleneck and p-queue, each held at
+// 100, 1,000 and 5,000 permits/s under continuous demand.
+//
+//   npm run bench:limiter                                   fresh embedded server for the global row
+//   BENCH_DATABASE_URL=postgres://... npm run bench:limiter
+//   BENCH_LIMITER_SECONDS=5 npm run bench:limiter            longer runs (default 3 s per cell)
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Bottleneck from 'bottleneck';
+import PQueue from 'p-queue';
+import postgres, { type Sql } from 'postgres';
+import { startEmbedded } from 'sluice';
+import { createGlobalRateLimiter } from '../src/limit/globalRateLimiter.ts';
+import { createRateLimiter } from '../src/limit/rateLimiter.ts';
+import { epochNow } from '../src/limit/reserve.ts';
+import { migrate } from '../src/store/migrate.ts';
+
+const targets = [100, 1000, 5000];
+const seconds = Number(process.env.BENCH_LIMITER_SECONDS ?? 3);
+const workers = 64;
+const saturatedPermits = 100_000;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** One limiter under test: `take` resolves once `use` has run inside the permit. */
+interface Subject {
+  take(use: () => void): Promise<void>;
+  stop(): Promise<void>;
+}
+type Make = (rate: number) => Subject;
+
+function subjects(sql: Sql, jobId: string): Record<string, Make> {
+  let runs = 0;
+  const sluice = (limiter: ReturnType<typeof createRateLimiter>): Subject => ({
+    take: async (use) => {
+      await limiter.acquire();
+      use();
+    },
+    stop: async () => limiter.close(),
+  });
+  return {
+    'sluice (local)': (rate) => sluice(createRateLimiter({ perSecond: rate })),
+    'sluice (global, PostgreSQL)': (rate) =>
+      sluice(
+        createGlobalRateLimiter(sql, {
+          jobId,
+          name: `bench-${runs++}`,
+          rateLimit: { perSecond: rate },
+        }),
+      ),
+    Bottleneck: (rate) => {
+      const limiter = new Bottleneck({
+        minTime: 1000 / rate,
+        reservoir: rate,
+        reservoirRefreshAmount: rate,
+        reservoirRefreshInterval: 1000,
+      });
+      return {
+        take: (use) => limiter.schedule(async () => use()),
+        stop: () => limiter.stop({ dropWaitingJobs: true }).catch(() => undefined),
+      };
+    },
+    'p-queue': (rate) => queue(new PQueue({ intervalCap: rate, interval: 1000 })),
+    'p-queue strict': (rate) =>
+      queue(new PQueue({ intervalCap: rate, interval: 1000, strict: true })),
+  };
+}
+
+function queue(q: PQueue): Subject {
+  return {
+    take: (use) => q.add(() => use()),
+    stop: async () => q.clear(),
+  };
+}
+
+/** The most permits in any half-open window [t, t + 1 s). */
+function worstWindow(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let worst = 0;
+  let tail = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    while ((sorted[tail] as number) <= (sorted[i] as number) - 1000) tail++;
+    worst = Math.max(worst, i - tail + 1);
+  }
+  return worst;
+}
+
+/** Keeps `workers` callers taking permits until `until()` says stop; returns each permit's time. */
+async function drive(subject: Subject, until: (count: number) => boolean) {
+  const times: number[] = [];
+  const cpu = process.cpuUsage();
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (!until(times.length)) await subject.take(() => times.push(epochNow()));
+    }),
+  );
+  const used = process.cpuUsage(cpu);
+  await subject.stop();
+  return { times, cpuMs: (used.user + used.system) / 1000 };
+}
+
+interface Row {
+  rate: number;
+  name: string;
+  achieved: number;
+  worst: number;
+  cpuUsPerPermit: number;
+}
+
+async function paced(make: Make, rate: number, name: string): Promise<Row> {
+  const end = epochNow() + seconds * 1000;
+  const { times, cpuMs } = await drive(make(rate), () => epochNow() >= end);
+  const first = Math.min(...times);
+  const counted = times.filter((at) => at < first + seconds * 1000).length;
+  return {
+    rate,
+    name,
+    achieved: counted / seconds,
+    worst: worstWindow(times),
+    cpuUsPerPermit: (cpuMs * 1000) / times.length,
+  };
+}
+
+/** CPU per permit when the rate is far above what the machine can do: the limiter's own cost. */
+async function saturated(make: Make | undefined): Promise<number> {
+  const subject: Subject = make?.(1e9) ?? { take: async (use) => use(), stop: async () => {} };
+  const { times, cpuMs } = await drive(subject, (count) => count >= saturatedPermits);
+  return (cpuMs * 1000) / times.length;
+}
+
+async function openServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  const given = process.env.BENCH_DATABASE_URL;
+  if (given) return { url: given, close: async () => {} };
+  const root = await mkdtemp(join(tmpdir(), 'sluice-bench-pg-'));
+  await chmod(root, 0o755); // as root the server runs as `postgres`, which must enter it
+  const server = await startEmbedded(root);
+  return {
+    url: server.url,
+    close: () => server.stop().finally(() => rm(root, { recursive: true, force: true })),
+  };
+}
+
+function report(rows: Row[], overhead: Map<string, number>): string {
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)} %`;
+  const lines = [
+    `| target/s | limiter | achieved/s | vs target | worst 1-s window | CPU µs/permit at target |`,
+    '|---:|---|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.rate} | ${r.name} | ${r.achieved.toFixed(1)} | ${pct(r.achieved / r.rate - 1)} | ${r.worst}${r.worst > r.rate ? ' (OVER)' : ''} | ${r.cpuUsPerPermit.toFixed(1)} |`,
+    ),
+    '',
+    `| limiter | CPU µs/permit, ${saturatedPermits.toLocaleString('en')} permits unthrottled |`,
+    '|---|---:|',
+    ...[...overhead].map(([name, us]) => `| ${name} | ${us.toFixed(2)} |`),
+    '',
+  ];
+  const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const bottleneck = overhead.get('Bottleneck') ?? Number.NaN;
+  for (const name of ['sluice (local)', 'sluice (global, PostgreSQL)']) {
+    const mine = rows.filter((r) => r.name === name);
+    const accurate = mine.every((r) => Math.abs(r.achieved / r.rate - 1) <= 0.02);
+    const capped = mine.every((r) => r.worst <= r.rate);
+    const cheap = (overhead.get(name) ?? Number.POSITIVE_INFINITY) <= bottleneck;
+    lines.push(
+      `${name}: achieved within ±2 %: ${mark(accurate)}; no window over the cap: ${mark(capped)}; ` +
+        `overhead ≤ Bottleneck's: ${mark(cheap)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  const server = await openServer();
+  process.once('SIGINT', () => void server.close().finally(() => process.exit(130)));
+  const sql = postgres(server.url, { max: 2, onnotice: () => {} });
+  let jobId: string | undefined;
+  try {
+    await migrate(sql);
+    const [job] = await sql<{ id: string }[]>`
+      insert into sluice.jobs (name, status, source, fingerprint, max_parallelism, max_attempts)
+      values (${`bench-limiter-${process.pid}-${Date.now()}`}, 'running', 'bench', '-', 1, 1)
+      returning id::text`;
+    jobId = (job as { id: string }).id;
+    const all = subjects(sql, jobId);
+    const rows: Row[] = [];
+    for (const rate of targets) {
+      for (const [name, make] of Object.entries(all)) {
+        const row = await paced(make, rate, name);
+        log(`${rate}/s ${name}: ${row.achieved.toFixed(1)}/s, worst ${row.worst}`);
+        rows.push(row);
+      }
+    }
+    const overhead = new Map<string, number>([
+      ['(harness only, no limiter)', await saturated(undefined)],
+    ]);
+    for (const [name, make] of Object.entries(all)) overhead.set(name, await saturated(make));
+    console.log(report(rows, overhead));
+  } finally {
+    if (jobId) await sql`delete from sluice.jobs where id = ${jobId}`.catch(() => {});
+    await sql.end();
+    await server.close();
+  }
+}
+
+await main();

@@ -1,0 +1,116 @@
+import { expected } from '../errors.ts';
+import type { PacingOptions, RateLimitOptions } from './types.ts';
+
+/** A concurrency cap: a fixed number, or an adaptive range that starts low and ramps up to `max`. */
+export type ParallelismOption = number | { start: number; max: number };
+
+/** The limits a job or parallelMap may declare; each is optional. */
+export interface LimitOptions {
+  maxParallelism?: ParallelismOption;
+  rateLimit?: RateLimitOptions;
+  pacing?: PacingOptions;
+}
+
+/** A rate as a budget per period: perSecond N is N per 1,000 ms, perMinute N is N per 60,000 ms. */
+export interface RateBudget {
+  budget: number;
+  periodMs: number;
+}
+
+/**
+ * Checks every limit a job declares, before anything runs or is written. Throws one InputError
+ * naming the first bad option, e.g. ``Expected `rateLimit.perSecond` to be a number > 0, got `0` (number)``.
+ */
+export function validateLimits(limits: LimitOptions): void {
+  if (limits.maxParallelism !== undefined) checkParallelism(limits.maxParallelism);
+  if (limits.rateLimit !== undefined) rateBudget(limits.rateLimit);
+  if (limits.pacing !== undefined) checkPacing(limits.pacing);
+}
+
+/** Validates a rate limit and returns its budget and period. */
+export function rateBudget(options: RateLimitOptions): RateBudget {
+  if (typeof options !== 'object' || options === null) {
+    throw expected('rateLimit', 'an object such as { perSecond: 10 }', options);
+  }
+  const { perSecond, perMinute, cost } = options as Record<string, unknown>;
+  if (perSecond !== undefined && perMinute !== undefined) {
+    throw expected('rateLimit', 'either perSecond or perMinute, not both', options);
+  }
+  if (perSecond !== undefined) {
+    if (cost !== undefined) {
+      throw expected(
+        'rateLimit.cost',
+        'absent with perSecond (a cost budget uses perMinute)',
+        cost,
+      );
+    }
+    return { budget: positive('rateLimit.perSecond', perSecond), periodMs: 1000 };
+  }
+  if (perMinute === undefined) {
+    throw expected('rateLimit', 'an object with perSecond or perMinute', options);
+  }
+  if (cost !== undefined && typeof cost !== 'function') {
+    throw expected('rateLimit.cost', 'a function (item) => number', cost);
+  }
+  return { budget: positive('rateLimit.perMinute', perMinute), periodMs: 60_000 };
+}
+
+/** Validates pacing and fills in the default jitter of 0. */
+export function checkPacing(options: PacingOptions): Required<PacingOptions> {
+  if (typeof options !== 'object' || options === null) {
+    throw expected('pacing', 'an object such as { minIntervalMs: 500 }', options);
+  }
+  const minIntervalMs = positive('pacing.minIntervalMs', options.minIntervalMs);
+  const jitterMs = options.jitterMs ?? 0;
+  if (typeof jitterMs !== 'number' || !Number.isFinite(jitterMs) || jitterMs < 0) {
+    throw expected('pacing.jitterMs', 'a number >= 0', jitterMs);
+  }
+  return { minIntervalMs, jitterMs };
+}
+
+/** Validates a fixed or adaptive cap; returns it as a range (a fixed cap starts at its max). */
+export function checkParallelism(option: ParallelismOption): { start: number; max: number } {
+  if (typeof option === 'number') {
+    const cap = wholeAtLeastOne('maxParallelism', option);
+    return { start: cap, max: cap };
+  }
+  if (typeof option !== 'object' || option === null) {
+    throw expected('maxParallelism', 'a whole number >= 1 or { start, max }', option);
+  }
+  const start = wholeAtLeastOne('maxParallelism.start', option.start);
+  const max = wholeAtLeastOne('maxParallelism.max', option.max);
+  if (start > max) throw expected('maxParallelism.start', `<= maxParallelism.max (${max})`, start);
+  return { start, max };
+}
+
+/**
+ * What one item costs under a perMinute budget: the job's cost function, checked where it is
+ * called, because a NaN or negative estimate would silently break the budget.
+ */
+export function itemCost(options: RateLimitOptions, item: unknown): number {
+  const cost = options.cost ? options.cost(item) : 1;
+  return checkCost('rateLimit.cost', cost, rateBudget(options).budget);
+}
+
+/** A cost must be a finite number >= 0 and, when a budget is given, fit in one window. */
+export function checkCost(field: string, cost: unknown, budget = Number.POSITIVE_INFINITY): number {
+  if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) {
+    throw expected(field, 'a number >= 0', cost);
+  }
+  if (cost > budget) throw expected(field, `at most the whole budget (${budget})`, cost);
+  return cost;
+}
+
+function positive(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw expected(field, 'a number > 0', value);
+  }
+  return value;
+}
+
+function wholeAtLeastOne(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw expected(field, 'a whole number >= 1', value);
+  }
+  return value;
+}

@@ -1,0 +1,103 @@
+import type { Sql } from 'postgres';
+import { epochNow, type Reserve } from '../limit/reserve.ts';
+
+// Clock choice: slot times live on the DATABASE clock (clock_timestamp()), the one clock every
+// process of a job can read, so skew between hosts does not matter. Each process converts them to
+// its own clock with an NTP-style offset: the server's time against the midpoint of the round trip,
+// from the quickest of the recent samples. The residual error is at most half that round trip, and
+// createGlobalRateLimiter's margin absorbs it together with timer lateness.
+const samplesKept = 16;
+const warmupSamples = 5;
+
+interface Sample {
+  rttMs: number;
+  offsetMs: number;
+}
+
+/** The database clock minus this process's clock, from the quickest recent round trip. */
+class ClockOffset {
+  #samples: Sample[] = [];
+
+  record(sentMs: number, serverMs: number, receivedMs: number): void {
+    this.#samples.push({
+      rttMs: receivedMs - sentMs,
+      offsetMs: serverMs - (sentMs + receivedMs) / 2,
+    });
+    if (this.#samples.length > samplesKept) this.#samples.shift();
+  }
+
+  get ms(): number {
+    let best = this.#samples[0] as Sample;
+    for (const sample of this.#samples) if (sample.rttMs < best.rttMs) best = sample;
+    return best.offsetMs;
+  }
+}
+
+/**
+ * Reserves slots of the job's shared schedule `limitName` in one statement per block: the row's
+ * theoretical arrival time moves forward by `units / ratePerMs`, starting no earlier than the
+ * server's now. The row is created on first use. Returns slot times on this process's clock.
+ */
+export function storeReserve(
+  sql: Sql,
+  jobId: string,
+  limitName: string,
+  ratePerMs: number,
+  now: () => number = epochNow,
+): Reserve {
+  const intervalMs = 1 / ratePerMs;
+  const offset = new ClockOffset();
+  let warmedUp: Promise<void> | undefined;
+  // The first queries of a pool open its connection; a few cheap ones first keep that slow round
+  // trip out of the offset.
+  const warmUp = async () => {
+    for (let i = 0; i < warmupSamples; i++) {
+      const sent = now();
+      const [row] = await sql<{ nowMs: number }[]>`
+        select extract(epoch from clock_timestamp())::float8 * 1000 as "nowMs"`;
+      offset.record(sent, (row as { nowMs: number }).nowMs, now());
+    }
+  };
+  return async (units) => {
+    warmedUp ??= warmUp();
+    await warmedUp;
+    const spanMs = units * intervalMs;
+    const sent = now();
+    // Contention on the row only queues reservations: each starts where the previous one ended,
+    // so blocks never overlap. A start computed before a lock wait may lie slightly in the past;
+    // the limiter then releases those slots late or drops them, never early.
+    const [row] = await sql<{ startMs: number; serverMs: number }[]>`
+      insert into sluice.rate_limits as r (job_id, name, tat_ms, updated_ms)
+      select ${jobId}::bigint, ${limitName}::text, c.now_ms + ${spanMs}::float8, c.now_ms
+      from (select extract(epoch from clock_timestamp())::float8 * 1000 as now_ms) c
+      on conflict (job_id, name) do update
+        set tat_ms = greatest(r.tat_ms + ${spanMs}::float8, excluded.tat_ms),
+            updated_ms = excluded.updated_ms
+      returning r.tat_ms - ${spanMs}::float8 as "startMs", r.updated_ms as "serverMs"`;
+    const { startMs, serverMs } = row as { startMs: number; serverMs: number };
+    offset.record(sent, serverMs, now());
+    return { startMs: startMs - offset.ms, intervalMs };
+  };
+}
+
+/**
+ * Pushes the job's shared schedule `limitName` to `untilMs` (this process's clock), so a 429 that
+ * one process sees pauses all of them. It sends the remaining duration, not the instant, so no
+ * clock offset is needed; every process notices at its next reservation, within ~100 ms.
+ */
+export function storePause(
+  sql: Sql,
+  jobId: string,
+  limitName: string,
+  now: () => number = epochNow,
+): (untilMs: number) => Promise<void> {
+  return async (untilMs) => {
+    const delayMs = Math.max(0, untilMs - now());
+    await sql`
+      insert into sluice.rate_limits as r (job_id, name, tat_ms, updated_ms)
+      select ${jobId}::bigint, ${limitName}::text, c.now_ms + ${delayMs}::float8, c.now_ms
+      from (select extract(epoch from clock_timestamp())::float8 * 1000 as now_ms) c
+      on conflict (job_id, name) do update
+        set tat_ms = greatest(r.tat_ms, excluded.tat_ms), updated_ms = excluded.updated_ms`;
+  };
+}
