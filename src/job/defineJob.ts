@@ -1,5 +1,5 @@
 import { expected, InputError } from '../errors.ts';
-import { validateLimits } from '../limit/validate.ts';
+import { checkParallelism, validateLimits } from '../limit/validate.ts';
 import type { Job, JobOptions, RetryOptions, Source } from './types.ts';
 
 /** Every default in one place. */
@@ -55,6 +55,7 @@ export function defineJob<Input, Report, Result = undefined, Resource = undefine
       throw expected(hook, 'a function', options[hook]);
   }
   validateLimits({ rateLimit: options.rateLimit, pacing: options.pacing });
+  const cap = checkParallelism(options.maxParallelism ?? jobDefaults.maxParallelism);
   return {
     kind: 'sluice.job',
     name: options.name,
@@ -65,11 +66,8 @@ export function defineJob<Input, Report, Result = undefined, Resource = undefine
     pacing: options.pacing,
     setup: options.setup,
     teardown: options.teardown,
-    maxParallelism: wholeNumber(
-      'maxParallelism',
-      options.maxParallelism ?? jobDefaults.maxParallelism,
-      1,
-    ),
+    maxParallelism: cap.max,
+    adaptiveStart: cap.start < cap.max ? cap.start : undefined,
     retry: validateRetry(options.retry),
     prepare: options.prepare,
     initial: options.initial ?? (() => undefined as Result),

@@ -108,8 +108,12 @@ export interface JobOptions<Input, Report, Result, Resource = undefined> {
   setup?(ctx: WorkerContext): Promise<Resource> | Resource;
   /** Runs once per worker when the run ends, to close what `setup` opened. */
   teardown?(resource: Resource, ctx: WorkerContext): Promise<void> | void;
-  /** Live tasks allowed at once across every process and machine. Default 4. */
-  maxParallelism?: number;
+  /**
+   * Live tasks allowed at once across every process and machine. Default 4. `{ start, max }`
+   * starts at `start` and raises the cap while errors and latency stay flat, halving it on a
+   * 429/503 or rising latency, never above `max`.
+   */
+  maxParallelism?: number | { start: number; max: number };
   retry?: RetryOptions;
   /** Runs once on the coordinator before planning, for example to create demo data. */
   prepare?(ctx: PlanContext): Promise<void> | void;
@@ -131,7 +135,10 @@ export interface Job<Input = unknown, Report = unknown, Result = unknown, Resour
   readonly pacing?: PacingOptions;
   readonly setup?: (ctx: WorkerContext) => Promise<Resource> | Resource;
   readonly teardown?: (resource: Resource, ctx: WorkerContext) => Promise<void> | void;
+  /** The hard cap across all processes (the `max` of an adaptive cap). */
   readonly maxParallelism: number;
+  /** Where an adaptive cap starts; absent for a fixed cap. */
+  readonly adaptiveStart?: number;
   readonly retry: Required<RetryOptions>;
   readonly prepare?: (ctx: PlanContext) => Promise<void> | void;
   readonly initial: () => Result;

@@ -29,6 +29,8 @@ export interface SluiceEvents {
   'task:outcomes': { seq: number; outcomes: readonly Outcome[] };
   'task:reclaimed': { count: number };
   'task:log': { seq: number; level: 'info' | 'warn'; message: string };
+  /** An adaptive cap moved: raised after clean results, halved on throttling or rising latency. */
+  'limit:cap': { cap: number; reason: 'start' | 'clean' | 'throttled' | 'timeout' | 'latency' };
 }
 
 type Listener<K extends keyof SluiceEvents> = (event: SluiceEvents[K]) => void;

@@ -39,6 +39,7 @@ export function showProgress(events: Events, options: ProgressOptions): () => vo
   let last: ProgressSnapshot | undefined;
   let lastPlainAt = 0;
   let drawn = false;
+  let cap: number | undefined;
 
   const clear = () => {
     if (live && drawn) stream.write('\r\x1b[2K');
@@ -46,12 +47,13 @@ export function showProgress(events: Events, options: ProgressOptions): () => vo
   };
   const draw = () => {
     if (!last) return;
+    const text = `${progressText(last, unit, options.taskNoun)}${cap === undefined ? '' : ` · cap ${cap}`}`;
     if (live) {
-      stream.write(`\r\x1b[2K${bar(last, 24)} ${progressText(last, unit, options.taskNoun)}`);
+      stream.write(`\r\x1b[2K${bar(last, 24)} ${text}`);
       drawn = true;
     } else if (performance.now() - lastPlainAt >= (options.everyMs ?? 5000)) {
       lastPlainAt = performance.now();
-      stream.write(`progress: ${progressText(last, unit, options.taskNoun)}\n`);
+      stream.write(`progress: ${text}\n`);
     }
   };
   const print = (line: string) => {

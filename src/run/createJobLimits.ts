@@ -1,7 +1,9 @@
 import type { Job } from '../job/types.ts';
+import { createAdaptiveCap } from '../limit/adaptive.ts';
 import { createGlobalRateLimiter } from '../limit/globalRateLimiter.ts';
 import { createPacer } from '../limit/pacing.ts';
 import { itemCost } from '../limit/validate.ts';
+import type { Events } from '../observe/events.ts';
 import type { Store } from '../store/index.ts';
 import { type JobLimits, pauseOnlyLimits } from './jobLimits.ts';
 
@@ -9,13 +11,20 @@ import { type JobLimits, pauseOnlyLimits } from './jobLimits.ts';
  * Builds the limits a job declares, shared by every worker of this process. The rate limit is
  * global: its schedule lives in the state store, so it holds across every process of the job.
  */
-export function createJobLimits(job: Job, store: Store, jobId: string): JobLimits {
+export function createJobLimits(job: Job, store: Store, jobId: string, events: Events): JobLimits {
   const { rateLimit, pacing } = job;
-  if (!rateLimit && !pacing) return pauseOnlyLimits();
   const gate = pauseOnlyLimits();
   const limiter = rateLimit ? createGlobalRateLimiter(store.sql, { jobId, rateLimit }) : undefined;
+  const adaptive =
+    job.adaptiveStart === undefined
+      ? undefined
+      : createAdaptiveCap(
+          { start: job.adaptiveStart, max: job.maxParallelism },
+          { onChange: (cap, reason) => events.emit('limit:cap', { cap, reason }) },
+        );
   return {
     limiter,
+    adaptive,
     pacerFor: () => (pacing ? createPacer(pacing) : undefined),
     cost: (item) => (rateLimit ? itemCost(rateLimit, item) : 1),
     pauseAll: (untilMs) => (limiter ? limiter.pauseUntil(untilMs) : gate.pauseAll(untilMs)),

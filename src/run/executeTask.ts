@@ -1,4 +1,4 @@
-import { PermanentError, SluiceError, toError } from '../errors.ts';
+import { PermanentError, RateLimitedError, SluiceError, toError } from '../errors.ts';
 import { checkOutcomes, type Outcome } from '../job/outcome.ts';
 import type { Job, TaskContext } from '../job/types.ts';
 import type { Permit } from '../limit/types.ts';
@@ -39,7 +39,11 @@ export async function executeTask(
     const ctx = context(r, task, claim, sql, resource);
     const report = job.each
       ? await abortable(runItems(job, input as unknown[], ctx, itemLimits(r.limits, worker)), abort)
-      : await abortable((job.run as NonNullable<Job['run']>)(input, ctx), abort);
+      : await abortable((job.run as NonNullable<Job['run']>)(input, ctx), abort).then((value) => {
+          // A whole task is one signal for the adaptive cap; `each` reports item by item.
+          r.limits.adaptive?.record({ ok: true, latencyMs: performance.now() - started });
+          return value;
+        });
     let accepted: boolean;
     let items = task.items;
     if (job.source.outcomes) {
@@ -58,6 +62,11 @@ export async function executeTask(
       return;
     }
     const error = toError(thrown);
+    if (!job.each) {
+      const throttled = error instanceof RateLimitedError;
+      if (throttled) r.limits.pauseAll(Date.now() + error.retryAfterMs);
+      r.limits.adaptive?.record({ ok: false, latencyMs: performance.now() - started, throttled });
+    }
     const retry = !(error instanceof PermanentError) && task.attempts < job.retry.attempts;
     if (retry) {
       const delayMs = backoffMs(task.attempts, job.retry);
@@ -88,6 +97,7 @@ function itemLimits(limits: JobLimits, worker: WorkerSlot): ItemLimits {
     pacer: worker.pacer,
     cost: limits.cost,
     pauseAll: limits.pauseAll,
+    adaptive: limits.adaptive,
   };
 }
 

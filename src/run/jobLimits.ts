@@ -1,9 +1,12 @@
+import type { AdaptiveCap } from '../limit/adaptive.ts';
 import type { Pacer } from '../limit/pacing.ts';
 import type { Permit, RateLimiter } from '../limit/types.ts';
 
 /** The limits of one job in this process: its rate limiter, pacing per worker, and a shared pause. */
 export interface JobLimits {
   readonly limiter?: RateLimiter;
+  /** This process's adaptive cap, when the job asks for `maxParallelism: { start, max }`. */
+  readonly adaptive?: AdaptiveCap;
   /** A fresh pacer for each worker, or undefined without pacing. */
   pacerFor(): Pacer | undefined;
   /** Estimated cost of one item (1 unless the rate limit has a cost function). */

@@ -1,6 +1,7 @@
 import { PermanentError, RateLimitedError, toError } from '../errors.ts';
 import { failed, type Outcome, succeeded } from '../job/outcome.ts';
 import type { Job, TaskContext } from '../job/types.ts';
+import type { AdaptiveCap } from '../limit/adaptive.ts';
 import type { Pacer } from '../limit/pacing.ts';
 import type { Permit, RateLimiter } from '../limit/types.ts';
 import { backoffMs } from './backoff.ts';
@@ -15,6 +16,8 @@ export interface ItemLimits {
   cost(item: unknown): number;
   /** Holds every worker of the job until `untilMs`: a 429 seen by one is a 429 for all. */
   pauseAll(untilMs: number): void;
+  /** Tells the adaptive cap how each try went. */
+  adaptive?: AdaptiveCap;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -48,18 +51,21 @@ export async function runItems(
         limits.cost(item),
         ctx.signal,
       );
+      const started = performance.now();
       try {
         const value = await each(item, {
           ...ctx,
           attempt,
           limit: limitOf(permit, limits, ctx.signal),
         });
+        limits.adaptive?.record({ ok: true, latencyMs: performance.now() - started });
         outcomes.push(succeeded(item, value));
         break;
       } catch (thrown) {
         if (ctx.signal.aborted) throw thrown;
         const error = toError(thrown);
         const throttled = error instanceof RateLimitedError;
+        limits.adaptive?.record({ ok: false, latencyMs: performance.now() - started, throttled });
         if (throttled) limits.pauseAll(Date.now() + error.retryAfterMs);
         if (error instanceof PermanentError || attempt >= job.retry.attempts) {
           outcomes.push(failed(item, error, throttled ? error.status : statusOf(error)));

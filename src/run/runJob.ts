@@ -83,7 +83,9 @@ export async function runJob<Input, Report, Result, Resource>(
     await store.join();
     const doneBefore = (await store.counts(row.id)).done.items;
     const progress = trackProgress(events, store, row, started, doneBefore);
-    const limits = createJobLimits(job, store, row.id);
+    const limits = createJobLimits(job, store, row.id, events);
+    if (limits.adaptive)
+      events.emit('limit:cap', { cap: limits.adaptive.current(), reason: 'start' });
     const pool = new WorkerPool({
       job,
       jobId: row.id,

@@ -60,8 +60,9 @@ export class WorkerPool {
     const housekeeping = this.startHousekeeping();
     try {
       while (!stop.aborted) {
-        if (this.idle.length > 0) {
-          const claimed = await store.claim(jobId, this.idle.length);
+        const room = this.room();
+        if (room > 0) {
+          const claimed = await store.claim(jobId, room);
           for (const task of claimed) this.start(task);
           if (claimed.length > 0) continue;
         }
@@ -79,6 +80,13 @@ export class WorkerPool {
     }
   }
 
+  /** Tasks this process may start now: its idle workers, under its adaptive cap if it has one. */
+  private room(): number {
+    const adaptive = this.o.limits.adaptive;
+    if (!adaptive) return this.idle.length;
+    return Math.max(0, Math.min(this.idle.length, adaptive.current() - this.running.size));
+  }
+
   /** A second Ctrl-C cancels the queries of running tasks on the server too. */
   private async cancelQueries(): Promise<void> {
     const pids = this.all
@@ -94,7 +102,8 @@ export class WorkerPool {
 
   /** Sleeps until a local task ends, the next backoff expires, or the poll interval passes. */
   private async idleWaitMs(): Promise<number> {
-    if (this.idle.length === 0) return this.o.pollMs * 10;
+    // With no room, only a task ending (which wakes the loop) can make some.
+    if (this.room() === 0) return this.o.pollMs * 10;
     const next = await this.o.store.nextRunnableAt(this.o.jobId);
     if (!next) return this.o.pollMs;
     return Math.max(5, Math.min(this.o.pollMs, next.getTime() - Date.now()));

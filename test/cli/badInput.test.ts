@@ -112,3 +112,39 @@ describe('bad command lines', () => {
     expect(line).not.toContain('hunter2secret');
   });
 });
+
+describe('limits are checked before anything is planned', () => {
+  const cases: [string, Record<string, string>, string][] = [
+    [
+      'a zero rate',
+      { PER_SECOND: '0' },
+      'Expected `rateLimit.perSecond` to be a number > 0, got `0` (number)',
+    ],
+    ['a negative pace', { PACE_MS: '-5' }, 'Expected `pacing.minIntervalMs`'],
+    [
+      'start above max',
+      { START: '9', MAX: '3' },
+      'Expected `maxParallelism.start` to be <= maxParallelism.max (3), got `9` (number)',
+    ],
+    [
+      'a cost that is NaN',
+      { PER_MINUTE: '1000', COST: 'nan' },
+      'Expected `rateLimit.cost` to be a number >= 0, got `NaN` (number)',
+    ],
+    [
+      'a negative cost',
+      { PER_MINUTE: '1000', COST: 'negative' },
+      'Expected `rateLimit.cost` to be a number >= 0, got `-1` (number)',
+    ],
+  ];
+  for (const [name, env, message] of cases) {
+    test(name, async () => {
+      const line = await refused(
+        ['run', 'test/fixtures/limitsJob.ts', '--database-url', db.url],
+        env,
+      );
+      expect(line).toContain(message);
+      expect(await jobRows()).toBe(0);
+    });
+  }
+});
