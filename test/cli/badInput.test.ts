@@ -148,3 +148,25 @@ describe('limits are checked before anything is planned', () => {
     });
   }
 });
+
+test('--rate-limit overrides the job’s rate limit', async () => {
+  const started = Date.now();
+  const run = await runSluice(
+    [
+      'run',
+      'test/fixtures/limitsJob.ts',
+      '--database-url',
+      db.url,
+      '--rate-limit',
+      '5/s',
+      '--json',
+    ],
+    { PER_SECOND: '1000' },
+  );
+  expect(run.code, run.stderr).toBe(0);
+  // Three items at 5 a second are spaced 200 ms apart: at least 400 ms from first to last.
+  const summary = JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
+  expect(summary).toMatchObject({ status: 'done', done: 3 });
+  expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+  expect(summary.elapsedMs).toBeGreaterThanOrEqual(400);
+});

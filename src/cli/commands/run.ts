@@ -11,16 +11,19 @@ import { onePositional, parse, wholeFlag } from '../args.ts';
 import { openDatabases } from '../databases.ts';
 import { exitCodes } from '../exitCodes.ts';
 import { handleInterrupts } from '../interrupts.ts';
+import { withLimitFlags } from '../limitFlags.ts';
 import { checkWritable, printJson } from '../output.ts';
 
 export const runUsage =
-  'sluice run <job.ts> [--database-url URL] [--state-url URL] [--max-parallelism N] [--concurrency N] [--out results.jsonl] [--rerun] [--smoke] [--json]';
+  'sluice run <job.ts> [--database-url URL] [--state-url URL] [--max-parallelism N] [--concurrency N] [--rate-limit 900/s] [--pacing 500+250] [--out results.jsonl] [--rerun] [--smoke] [--json]';
 
 const flags = {
   'database-url': { type: 'string' },
   'state-url': { type: 'string' },
   'max-parallelism': { type: 'string' },
   concurrency: { type: 'string' },
+  'rate-limit': { type: 'string' },
+  pacing: { type: 'string' },
   out: { type: 'string' },
   rerun: { type: 'boolean' },
   smoke: { type: 'boolean' },
@@ -34,7 +37,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const maxParallelism = wholeFlag('max-parallelism', values['max-parallelism'], 1);
   const concurrency = wholeFlag('concurrency', values.concurrency, 1);
   if (values.out !== undefined) await checkWritable(values.out);
-  const job = await loadJob(path);
+  const job = withLimitFlags(await loadJob(path), values);
   const dbs = await openDatabases(values);
   try {
     if (values.smoke) return await smoke(job, dbs.sourceUrl, values.json ?? false);
