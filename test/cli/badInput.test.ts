@@ -158,7 +158,7 @@ test('--rate-limit overrides the job’s rate limit', async () => {
       '--database-url',
       db.url,
       '--rate-limit',
-      '5/s',
+      '2/s',
       '--json',
     ],
     { PER_SECOND: '1000' },
