@@ -6,7 +6,7 @@
 //   BENCH_DATABASE_URL=postgres://... npm run bench:plan
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
 import postgres, { type Sql } from 'postgres';
-import { startEmbedded } from 'sluice';
+import { openBenchServer } from './server.ts';
 
 interface Case {
   lines: number;
@@ -48,21 +48,6 @@ async function writeIds(file: string, lines: number): Promise<void> {
   await pipeline(Readable.from(blocks()), createWriteStream(file));
 }
 
-/** BENCH_DATABASE_URL, or a fresh embedded server that `close` stops and deletes (as bench/orders.ts). */
-async function openServer(): Promise<{ url: string; close: () => Promise<void> }> {
-  const given = process.env.BENCH_DATABASE_URL;
-  if (given) return { url: given, close: async () => {} };
-  const root = await mkdtemp(join(tmpdir(), 'sluice-bench-pg-'));
-  const remove = () => rm(root, { recursive: true, force: true });
-  // As root the server runs as the `postgres` OS user, which must be able to enter the directory.
-  await chmod(root, 0o755);
-  const server = await startEmbedded(root).catch(async (error) => {
-    await remove();
-    throw error;
-  });
-  return { url: server.url, close: () => server.stop().finally(remove) };
-}
-
 /** Plans the file in a child process, checks the stored plan, and deletes the job. */
 async function measure(sql: Sql, url: string, c: Case, rep: number): Promise<Run> {
   const name = `bench-plan-${label(c.lines)}${c.gzip ? '-gz' : ''}-${rep}`;
@@ -90,7 +75,7 @@ async function main() {
     throw new Error(`Expected BENCH_PLAN_LINES to be multiples of 1000, got \`${sizes}\``);
   }
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-plan-'));
-  const server = await openServer();
+  const server = await openBenchServer();
   // pg_ctl runs the embedded server in its own session: Ctrl-C must stop it, or it outlives us.
   process.once('SIGINT', () => void server.close().finally(() => process.exit(130)));
   const sql = postgres(server.url, { max: 1, onnotice: () => {} });

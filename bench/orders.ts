@@ -6,14 +6,11 @@
 //   BENCH_SIZES=1000000 npm run bench               a quick check
 //   BENCH_DATABASE_URL=postgres://... npm run bench seeded tables stay there and are reused
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
-import { startEmbedded } from 'sluice';
 import { createDemoOrders } from '../examples/demo/orders.ts';
+import { openBenchServer } from './server.ts';
 import { jobPrefix, type Totals } from './variant.ts';
 
 const variants = ['sluice', 'single', 'plimit'] as const;
@@ -57,21 +54,6 @@ function benchSizes(): number[] {
 function label(size: number): string {
   if (size % 1_000_000 === 0) return `${size / 1_000_000}m`;
   return size % 1000 === 0 ? `${size / 1000}k` : String(size);
-}
-
-/** BENCH_DATABASE_URL, or a fresh embedded server that `close` stops and deletes. */
-async function openServer(): Promise<{ url: string; close: () => Promise<void> }> {
-  const given = process.env.BENCH_DATABASE_URL;
-  if (given) return { url: given, close: async () => {} };
-  const root = await mkdtemp(join(tmpdir(), 'sluice-bench-pg-'));
-  const remove = () => rm(root, { recursive: true, force: true });
-  // As root the server runs as the `postgres` OS user, which must be able to enter the directory.
-  await chmod(root, 0o755);
-  const server = await startEmbedded(root).catch(async (error) => {
-    await remove();
-    throw error;
-  });
-  return { url: server.url, close: () => server.stop().finally(remove) };
 }
 
 /** Runs one variant in a child process and returns what it printed. */
@@ -165,7 +147,7 @@ function report(rows: Row[]): string {
 
 async function main() {
   const sizes = benchSizes();
-  const server = await openServer();
+  const server = await openBenchServer();
   // pg_ctl runs the embedded server in its own session: Ctrl-C must stop it, or it outlives us.
   process.once('SIGINT', () => void server.close().finally(() => process.exit(130)));
   const sql = postgres(server.url, { max: 1, onnotice: () => {} });
