@@ -59,7 +59,11 @@ export function storeReserve(
     }
   };
   return async (units) => {
-    warmedUp ??= warmUp();
+    // A failed warm-up is forgotten, so the next reservation tries again rather than failing forever.
+    warmedUp ??= warmUp().catch((error: unknown) => {
+      warmedUp = undefined;
+      throw error;
+    });
     await warmedUp;
     const spanMs = units * intervalMs;
     const sent = now();

@@ -58,8 +58,8 @@ test('three processes sharing 300/s never put more than 300 into any 1-s window'
   expect(worstWindow(releases, 1000)).toBeLessThanOrEqual(300);
   const first = Math.min(...releases.map((r) => r.at));
   const inTwoSeconds = releases.filter((r) => r.at < first + 2000).length;
-  // 600 at the full rate; the margin takes 0.5 % and an idle machine gets ~595. On a saturated one,
-  // slots released over 4 ms late are dropped (never bunched): 538 was seen with 2 CPU hogs.
+  // 600 at the full rate; the margin takes 0.7 %: 592-597 seen, also beside 2 CPU hogs. Slots
+  // released over 6 ms late are dropped, never bunched, so a starved machine may see fewer.
   expect(inTwoSeconds).toBeGreaterThanOrEqual(600 * 0.8);
   expect(inTwoSeconds).toBeLessThanOrEqual(600);
 });

@@ -58,6 +58,25 @@ test('varied costs never put more than the budget into any 60-s window', async (
   expect(units).toBeGreaterThan(2700);
 });
 
+test('releases that run late, by up to 15 ms at random, still never overfill a window', async () => {
+  // Each reading of this clock lands up to 15 ms after the timer meant it to, as on a busy loop.
+  let last = 0;
+  const lateNow = () => {
+    last = Math.max(last, Date.now() + Math.random() * 15);
+    return last;
+  };
+  const releases: Release[] = [];
+  const limiter = createRateLimiter(
+    { perSecond: 50 },
+    { now: lateNow, onRelease: (at, cost) => releases.push({ at, cost }) },
+  );
+  demand(limiter, 10, now() + 20_000);
+  await vi.advanceTimersByTimeAsync(20_000);
+  limiter.close();
+  expect(worstWindow(releases, 1000)).toBeLessThanOrEqual(50);
+  expect(releases.length).toBeGreaterThan(50 * 20 * 0.9);
+});
+
 test('settling above the estimate pushes the schedule out by the difference', async () => {
   const limiter = createRateLimiter({ perMinute: 60 }, { now });
   const start = now();
