@@ -60,7 +60,7 @@ export function tableRanges(options: TableRangesOptions): Source<TableRange> {
     async *plan({ sql }: PlanContext): AsyncGenerator<PlannedTask> {
       const filter = (): PendingQuery<Row[]> => (where ? sql`and (${where(sql)})` : sql``);
       const unique = await checkSource(sql, table, key, describe, filter);
-      yield* planRanges(sql, table, key, rowsPerRange, unique, filter);
+      yield* planRanges({ sql, table, key, rowsPerRange, unique, filter });
     },
   };
 }
