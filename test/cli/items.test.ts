@@ -71,6 +71,27 @@ test('every item gets an outcome in the JSONL manifest, and --failed-only re-run
   expect(after.slice(100).every((line) => line.ok)).toBe(true);
 });
 
+test('a chunk that throws is retried whole, then every one of its items fails', async () => {
+  const out = join(dir, 'broken.jsonl');
+  await sql`truncate seen`;
+  const run = await runSluice(['run', job, '--database-url', db.url, '--out', out], {
+    JOB_NAME: 'broken-chunk',
+    ITEMS: '30',
+    CHUNK: '10',
+    THROW_ON: '15',
+  });
+  expect(run.code, run.stderr).toBe(3);
+  expect(run.stdout).toContain('Batch complete: 20/30 items, 10 failed (33.3%)');
+  const failures = (await lines(out)).filter((line) => !line.ok);
+  expect(failures.map((line) => line.item).sort((a, b) => a - b)).toEqual([
+    11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+  ]);
+  expect(failures.every((line) => line.error === 'chunk with 15 broke')).toBe(true);
+  // Two attempts (the job's retry.attempts), each saw the whole chunk.
+  const [tries] = await sql`select count(*)::int as n from seen where n = 15`;
+  expect(tries?.n).toBe(2);
+});
+
 test('items stream from JSONL, CSV and gzip files', async () => {
   const jsonl = join(dir, 'items.jsonl.gz');
   await writeFile(
