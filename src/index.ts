@@ -50,5 +50,7 @@ export { tableRanges } from './plan/tableRanges.ts';
 export type { RunOptions } from './run/runJob.ts';
 export { runJob } from './run/runJob.ts';
 export { smokeTest } from './run/smoke.ts';
+export type { UpsertOptions } from './sink/upsert.ts';
+export { upsert } from './sink/upsert.ts';
 export { startEmbedded } from './store/embedded.ts';
 export { Store } from './store/index.ts';
