@@ -148,10 +148,11 @@ describe('parallelMap limits', () => {
       Array.from({ length: 6 }, (_, i) => i),
       { maxParallelism: 2, pacing: { minIntervalMs: 20 } },
     ).toArray();
-    // Of any three starts, two came from the same slot, and a slot's starts are 20 ms apart
-    // (less up to 1 ms, as Node truncates a timer's fractional delay).
+    // Of any three starts, two came from the same slot, and a slot's starts are 20 ms apart on
+    // the pacer's millisecond clock; read on performance.now() that can look up to ~3 ms shorter
+    // (Date.now() steps, and Node truncates a timer's fractional delay). Unpaced, it would be ~0.
     for (let i = 2; i < starts.length; i++) {
-      expect((starts[i] ?? 0) - (starts[i - 2] ?? 0)).toBeGreaterThanOrEqual(18);
+      expect((starts[i] ?? 0) - (starts[i - 2] ?? 0)).toBeGreaterThanOrEqual(16);
     }
   });
 });
