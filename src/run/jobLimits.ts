@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AdaptiveCap } from '../limit/adaptive.ts';
 import type { Pacer } from '../limit/pacing.ts';
 import type { Permit, RateLimiter } from '../limit/types.ts';
@@ -29,23 +30,9 @@ export function pauseOnlyLimits(): JobLimits {
     },
     async acquire(_cost, signal) {
       const waitMs = pausedUntil - Date.now();
-      if (waitMs > 0) await delay(waitMs, signal);
+      if (waitMs > 0) await sleep(waitMs, undefined, { signal });
       return undefined;
     },
     close() {},
   };
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PermanentError, RateLimitedError, toError } from '../errors.ts';
 import { failed, type Outcome, succeeded } from '../job/outcome.ts';
 import type { Job, TaskContext } from '../job/types.ts';
@@ -19,15 +20,6 @@ export interface ItemLimits {
   /** Tells the adaptive cap how each try went. */
   adaptive?: AdaptiveCap;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => reject(signal.reason ?? new Error('aborted')), {
-      once: true,
-    });
-    if (signal.aborted) clearTimeout(timer);
-  });
 
 /**
  * Runs a job's `each` over the items of a chunk, one at a time on this worker: paced, under the
@@ -72,7 +64,8 @@ export async function runItems(
           break;
         }
         // A throttled retry waits at the limiter's pause; anything else backs off on its own.
-        if (!throttled) await sleep(backoffMs(attempt, job.retry), ctx.signal);
+        if (!throttled)
+          await sleep(backoffMs(attempt, job.retry), undefined, { signal: ctx.signal });
       }
     }
   }
