@@ -6,7 +6,7 @@ import {
   type TableRangesOptions,
   tableRanges,
 } from '../../src/plan/tableRanges.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { busySessions, createTestDatabase } from '../support/db.ts';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let sql: Sql;
@@ -18,10 +18,7 @@ beforeAll(async () => {
 
 // A cursor left open by a stopped or failed plan would show as a busy session here.
 afterEach(async () => {
-  const [busy] = await sql`
-    select count(*)::int as n from pg_stat_activity
-    where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`;
-  expect(busy?.n).toBe(0);
+  expect(await busySessions(sql)).toBe(0);
 });
 
 afterAll(async () => {

@@ -2,7 +2,7 @@ import postgres, { type Sql } from 'postgres';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { upsert } from '../../src/sink/upsert.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { busySessions, createTestDatabase } from '../support/db.ts';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let sql: Sql;
@@ -14,10 +14,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  const [busy] = await sql`
-    select count(*)::int as n from pg_stat_activity
-    where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`;
-  expect(busy?.n).toBe(0);
+  expect(await busySessions(sql)).toBe(0);
 });
 
 afterAll(async () => {

@@ -27,3 +27,11 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
     },
   };
 }
+
+/** Sessions on this database, other than the caller's, still running a query: a leak if a test left one. */
+export async function busySessions(sql: postgres.Sql): Promise<number> {
+  const [busy] = await sql<{ n: number }[]>`
+    select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`;
+  return busy?.n ?? 0;
+}
