@@ -1,13 +1,12 @@
 import { PermanentError, RateLimitedError, SluiceError, toError } from '../errors.ts';
 import { checkOutcomes, type Outcome } from '../job/outcome.ts';
 import type { Job, TaskContext } from '../job/types.ts';
-import type { Permit } from '../limit/types.ts';
 import type { Events } from '../observe/events.ts';
 import type { Claim, ClaimedTask, Store } from '../store/index.ts';
 import { abortable } from './abortable.ts';
 import { backoffMs } from './backoff.ts';
-import type { JobLimits } from './jobLimits.ts';
-import { type ItemLimits, runItems } from './runItems.ts';
+import { type JobLimits, permitHandle } from './jobLimits.ts';
+import { runItems } from './runItems.ts';
 import type { WorkerSlot } from './workerSlot.ts';
 
 export interface TaskRunner {
@@ -38,7 +37,10 @@ export async function executeTask(
     const { sql, resource } = await abortable(worker.open(), abort);
     const ctx = context(r, task, claim, sql, resource);
     const report = job.each
-      ? await abortable(runItems(job, input as unknown[], ctx, itemLimits(r.limits, worker)), abort)
+      ? await abortable(
+          runItems(job, input as unknown[], ctx, { ...r.limits, pacer: worker.pacer }),
+          abort,
+        )
       : await abortable((job.run as NonNullable<Job['run']>)(input, ctx), abort).then((value) => {
           // A whole task is one signal for the adaptive cap; `each` reports item by item.
           r.limits.adaptive?.record({ ok: true, latencyMs: performance.now() - started });
@@ -91,16 +93,6 @@ export async function executeTask(
   }
 }
 
-function itemLimits(limits: JobLimits, worker: WorkerSlot): ItemLimits {
-  return {
-    limiter: limits.limiter,
-    pacer: worker.pacer,
-    cost: limits.cost,
-    pauseAll: limits.pauseAll,
-    adaptive: limits.adaptive,
-  };
-}
-
 function context(
   r: TaskRunner,
   task: ClaimedTask,
@@ -118,26 +110,13 @@ function context(
     index: task.seq,
     log: { info: log('info'), warn: log('warn') },
     resumeFrom: task.checkpoint ?? undefined,
-    limit: runLimit(r.limits, r.abort),
+    limit: permitHandle(r.limits, r.abort),
     checkpoint: async (cursor) => {
       if (!(await r.store.checkpoint(claim, cursor))) {
         throw new SluiceError(
           `Task ${task.seq} was claimed by another worker; this attempt is stale`,
         );
       }
-    },
-  };
-}
-
-/** `ctx.limit` for a job's `run`: one permit per request, settled against the latest. */
-function runLimit(limits: JobLimits, signal: AbortSignal): TaskContext['limit'] {
-  let latest: Permit | undefined;
-  return {
-    async acquire(cost = 1) {
-      latest = await limits.acquire(cost, signal);
-    },
-    settle(actualCost) {
-      latest?.settle(actualCost);
     },
   };
 }

@@ -36,3 +36,23 @@ export function pauseOnlyLimits(): JobLimits {
     close() {},
   };
 }
+
+/**
+ * `ctx.limit` inside a task: `acquire` takes a permit (or waits out a pause), `settle` corrects
+ * the latest one, which starts as the permit sluice took for the current item, if any.
+ */
+export function permitHandle(
+  limits: Pick<JobLimits, 'acquire'>,
+  signal: AbortSignal,
+  first?: Permit,
+): { acquire(cost?: number): Promise<void>; settle(actualCost: number): void } {
+  let latest = first;
+  return {
+    async acquire(cost = 1) {
+      latest = await limits.acquire(cost, signal);
+    },
+    settle(actualCost) {
+      latest?.settle(actualCost);
+    },
+  };
+}

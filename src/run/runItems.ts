@@ -2,24 +2,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PermanentError, RateLimitedError, toError } from '../errors.ts';
 import { failed, type Outcome, succeeded } from '../job/outcome.ts';
 import type { Job, TaskContext } from '../job/types.ts';
-import type { AdaptiveCap } from '../limit/adaptive.ts';
 import type { Pacer } from '../limit/pacing.ts';
-import type { Permit, RateLimiter } from '../limit/types.ts';
 import { backoffMs } from './backoff.ts';
+import { type JobLimits, permitHandle } from './jobLimits.ts';
 
 /** What paces and limits the items of one worker. */
-export interface ItemLimits {
-  /** The job's rate limit, shared by every worker (and, through the store, every process). */
-  limiter?: RateLimiter;
-  /** This worker's spacing between items. */
+/** What paces and limits the items of one worker: the job's limits plus this worker's pacer. */
+export type ItemLimits = Pick<
+  JobLimits,
+  'limiter' | 'acquire' | 'cost' | 'pauseAll' | 'adaptive'
+> & {
   pacer?: Pacer;
-  /** Estimated cost of one item against the rate limit. */
-  cost(item: unknown): number;
-  /** Holds every worker of the job until `untilMs`: a 429 seen by one is a 429 for all. */
-  pauseAll(untilMs: number): void;
-  /** Tells the adaptive cap how each try went. */
-  adaptive?: AdaptiveCap;
-}
+};
 
 /**
  * Runs a job's `each` over the items of a chunk, one at a time on this worker: paced, under the
@@ -39,16 +33,13 @@ export async function runItems(
   for (const item of items) {
     for (let attempt = 1; ; attempt++) {
       await limits.pacer?.wait(ctx.signal);
-      const permit: Permit | undefined = await limits.limiter?.acquire(
-        limits.cost(item),
-        ctx.signal,
-      );
+      const permit = await limits.limiter?.acquire(limits.cost(item), ctx.signal);
       const started = performance.now();
       try {
         const value = await each(item, {
           ...ctx,
           attempt,
-          limit: limitOf(permit, limits, ctx.signal),
+          limit: permitHandle(limits, ctx.signal, permit),
         });
         limits.adaptive?.record({ ok: true, latencyMs: performance.now() - started });
         outcomes.push(succeeded(item, value));
@@ -75,21 +66,4 @@ export async function runItems(
 function statusOf(error: Error): number | undefined {
   const status = (error as { status?: unknown }).status;
   return typeof status === 'number' ? status : undefined;
-}
-
-/** `ctx.limit` inside `each`: the item's own permit is settled by `settle`; `acquire` takes more. */
-function limitOf(
-  permit: Permit | undefined,
-  limits: ItemLimits,
-  signal: AbortSignal,
-): TaskContext['limit'] {
-  let latest = permit;
-  return {
-    async acquire(cost = 1) {
-      latest = await limits.limiter?.acquire(cost, signal);
-    },
-    settle(actualCost) {
-      latest?.settle(actualCost);
-    },
-  };
 }

@@ -96,8 +96,7 @@ export class WorkerPool {
   }
 
   private async jobClosed(): Promise<boolean> {
-    const counts = await this.o.store.counts(this.o.jobId);
-    return counts.pending.tasks === 0 && counts.running.tasks === 0;
+    return !(await this.o.store.hasOpenTasks(this.o.jobId));
   }
 
   /** Sleeps until a local task ends, the next backoff expires, or the poll interval passes. */

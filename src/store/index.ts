@@ -17,7 +17,7 @@ import { type Liveness, reclaimOrphans, registerProcess, renewLeases } from './l
 import { migrate } from './migrate.ts';
 import { type Claim, completeTask, failTask, releaseTask, saveCheckpoint } from './outcome.ts';
 import { recordChunk, requeueFailedItems } from './outcomes.ts';
-import { countTasks, type JobCounts, listFailed, readReports } from './progress.ts';
+import { countTasks, hasOpenTasks, type JobCounts, listFailed, readReports } from './progress.ts';
 
 export type { Claim, ClaimedTask, JobCounts, JobRow };
 
@@ -77,6 +77,7 @@ export class Store {
   renewLeases = () => renewLeases(this.sql, this.processId);
 
   counts = (jobId: string) => countTasks(this.sql, jobId);
+  hasOpenTasks = (jobId: string) => hasOpenTasks(this.sql, jobId);
   reports = (jobId: string) => readReports(this.sql, jobId);
   failed = (jobId: string, limit: number) => listFailed(this.sql, jobId, limit);
 

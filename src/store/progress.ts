@@ -42,6 +42,17 @@ export async function countTasks(sql: Sql, jobId: string): Promise<JobCounts> {
   return counts;
 }
 
+/**
+ * Whether any task of the job is pending or running. An idle worker pool asks this every poll,
+ * so it stops at the first open task in the partial index instead of counting the whole job.
+ */
+export async function hasOpenTasks(sql: Sql, jobId: string): Promise<boolean> {
+  const [row] = await sql<{ open: boolean }[]>`
+    select exists (select 1 from sluice.tasks
+                   where job_id = ${jobId} and status in ('pending', 'running')) as open`;
+  return row?.open ?? false;
+}
+
 /** Streams the reports of finished tasks in plan order, a page at a time, so memory stays flat. */
 export async function* readReports(
   sql: Sql,
