@@ -63,6 +63,19 @@ export function expected(field: string, what: string, got: unknown): InputError 
   return new InputError(`Expected \`${field}\` to be ${what}, got ${describeValue(got)}`);
 }
 
+/** A job's function returned the wrong shape: a bug no retry can fix, so the task fails at once. */
+export function wrongShape(field: string, what: string, got: unknown): PermanentError {
+  return new PermanentError(expected(field, what, got).message);
+}
+
+/** Checks that a value is a whole number at least `min`, naming the field when it is not. */
+export function wholeNumber(field: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw expected(field, `a whole number >= ${min}`, value);
+  }
+  return value;
+}
+
 /**
  * The far side said "too many requests" (429) or "unavailable" (503). Every worker of the job
  * pauses for `retryAfterMs`, and the item is retried.

@@ -11,14 +11,22 @@ export {
   toError,
 } from './errors.ts';
 export { defineJob } from './job/defineJob.ts';
+export { loadJob } from './job/loadJob.ts';
 export type { Outcome } from './job/outcome.ts';
 export { failed, succeeded } from './job/outcome.ts';
+export type { ChildResult, FanOutChild, Pipeline, Stage } from './job/taskGraph.ts';
+export { pipeline, stage } from './job/taskGraph.ts';
 export type {
+  ExecutorOptions,
+  FeedBatch,
   Job,
   JobOptions,
+  KeyOf,
+  PartialOf,
   PlanContext,
   PlannedTask,
   RetryOptions,
+  RetryPolicy,
   Source,
   TaskContext,
   TaskLog,
@@ -37,20 +45,34 @@ export type {
   MapSuccess,
   ParallelMapOptions,
 } from './map/types.ts';
+export type { AlertAction, AlertMetrics, AlertOptions } from './observe/alert.ts';
 export type { ProgressSnapshot, SluiceEvents } from './observe/events.ts';
 export { Events } from './observe/events.ts';
 export type { RunStatus, RunSummary } from './observe/summary.ts';
 export { summaryLine } from './observe/summary.ts';
 export type { ChunkInput } from './plan/chunks.ts';
 export { chunks } from './plan/chunks.ts';
+export type { CursorChunk, CursorOptions } from './plan/cursor.ts';
+export { cursor } from './plan/cursor.ts';
 export type { FileFormat, FileInput } from './plan/fileItems.ts';
 export { fromFile } from './plan/fileItems.ts';
+export type { MicroBatchOptions, MicroBatchStream } from './plan/microBatch.ts';
+export { microBatch } from './plan/microBatch.ts';
 export type { TableRange, TableRangesOptions } from './plan/tableRanges.ts';
 export { tableRanges } from './plan/tableRanges.ts';
+export { JobStoppedError } from './run/controlSignals.ts';
+export type { ControlResult } from './run/jobControl.ts';
+export { cancelJob, pauseJob, resumeJob } from './run/jobControl.ts';
+export type { JoinOptions } from './run/joinJob.ts';
+export { joinJob } from './run/joinJob.ts';
 export type { RunOptions } from './run/runJob.ts';
 export { runJob } from './run/runJob.ts';
 export { smokeTest } from './run/smoke.ts';
+export { TaskTimeoutError } from './run/taskTimeout.ts';
+export type { WatchOptions } from './run/watchJob.ts';
+export { watchJob } from './run/watchJob.ts';
 export type { UpsertOptions } from './sink/upsert.ts';
 export { upsert } from './sink/upsert.ts';
+export type { DeadLetter } from './store/deadLetters.ts';
 export { startEmbedded } from './store/embedded.ts';
 export { Store } from './store/index.ts';

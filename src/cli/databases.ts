@@ -3,6 +3,12 @@ import { openPool } from '../store/connect.ts';
 import { type EmbeddedServer, startEmbedded } from '../store/embedded.ts';
 import { Store } from '../store/index.ts';
 
+/** The flags every command that opens the databases takes; `DatabaseFlags` is what they parse to. */
+export const databaseFlagSpecs = {
+  'database-url': { type: 'string' },
+  'state-url': { type: 'string' },
+} as const;
+
 export interface DatabaseFlags {
   'database-url'?: string;
   'state-url'?: string;

@@ -8,6 +8,14 @@ export const exitCodes = {
   badInput: 2,
   /** The job finished, but some tasks failed after all their attempts. */
   tasksFailed: 3,
+  /** The failure-rate alert paused the job (resumable) or aborted it (failed). */
+  alert: 4,
+  /** The job was cancelled (`sluice cancel`); the reports of finished tasks are kept. */
+  cancelled: 5,
+  /** The job is paused (`sluice pause`); `sluice resume <job>`, then run again. */
+  paused: 6,
+  /** The job passed its deadline: running tasks were aborted and the job failed. */
+  deadline: 7,
   /** Stopped by Ctrl-C (SIGINT) or SIGTERM; the job stays resumable. */
   interrupted: 130,
 } as const;

@@ -1,14 +1,31 @@
 import { InputError, SluiceError } from '../errors.ts';
 import { redactSecrets } from '../store/redact.ts';
+import {
+  cancelCommand,
+  cancelUsage,
+  pauseCommand,
+  pauseUsage,
+  resumeCommand,
+  resumeUsage,
+} from './commands/control.ts';
+import { dlqCommand, dlqUsage } from './commands/dlq.ts';
 import { retryCommand, retryUsage } from './commands/retry.ts';
 import { runCommand, runUsage } from './commands/run.ts';
 import { statusCommand, statusUsage } from './commands/status.ts';
+import { waitCommand, waitUsage } from './commands/wait.ts';
+import { workerCommand, workerUsage } from './commands/worker.ts';
 import { exitCodes } from './exitCodes.ts';
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   run: runCommand,
   status: statusCommand,
   retry: retryCommand,
+  pause: pauseCommand,
+  resume: resumeCommand,
+  cancel: cancelCommand,
+  dlq: dlqCommand,
+  worker: workerCommand,
+  wait: waitCommand,
 };
 
 const help = `sluice: batch jobs over database rows, in parallel, capped, resumable
@@ -16,9 +33,16 @@ const help = `sluice: batch jobs over database rows, in parallel, capped, resuma
   ${runUsage}
   ${statusUsage}
   ${retryUsage}
+  ${pauseUsage}
+  ${resumeUsage}
+  ${cancelUsage}
+  ${dlqUsage}
+  ${workerUsage}
+  ${waitUsage}
 
 With no --database-url and no DATABASE_URL, sluice runs an embedded PostgreSQL under ./.sluice/.
-Exit codes: 0 done, 1 internal error, 2 bad input, 3 some tasks failed, 130 interrupted.`;
+Exit codes: 0 done, 1 internal error, 2 bad input, 3 some tasks failed, 4 the failure alert paused
+or aborted the job, 5 cancelled, 6 paused, 7 deadline passed, 130 interrupted.`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

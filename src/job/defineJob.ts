@@ -1,11 +1,22 @@
-import { expected, InputError } from '../errors.ts';
+import { createHash } from 'node:crypto';
+import { expected, InputError, wholeNumber } from '../errors.ts';
 import { checkParallelism, validateLimits } from '../limit/validate.ts';
-import type { Job, JobOptions, RetryOptions, Source } from './types.ts';
+import { validateExecutor } from '../run/executors/options.ts';
+import { toJsonText } from '../store/json.ts';
+import { validateControl } from './controlOptions.ts';
+import { type TaskGraphOptions, validateTaskGraph } from './taskGraph.ts';
+import type { Job, JobOptions, RetryOptions, RetryPolicy, Source } from './types.ts';
 
 /** Every default in one place. */
 export const jobDefaults = {
   maxParallelism: 4,
-  retry: { attempts: 3, baseMs: 1000, maxMs: 30_000 },
+  retry: {
+    attempts: 3,
+    backoff: 'exponential',
+    baseMs: 1000,
+    maxMs: 30_000,
+    jitter: 'equal',
+  },
 } satisfies Pick<Job, 'maxParallelism' | 'retry'>;
 
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -30,9 +41,12 @@ export function defineJob<Input, Report, Result = undefined, Resource = undefine
   ) {
     throw expected('source', 'a source such as tableRanges({...})', source);
   }
-  if ((options.run === undefined) === (options.each === undefined)) {
+  const shapes = (['run', 'each', 'stages', 'fanOut'] as const).filter(
+    (shape) => options[shape] !== undefined,
+  );
+  if (shapes.length !== 1) {
     throw new InputError(
-      'Expected the job to give exactly one of `run` (a whole task) or `each` (one item)',
+      'Expected the job to give exactly one of `run` (a whole task), `each` (one item), `stages` (a pipeline) or `fanOut` (child tasks)',
     );
   }
   if (options.each !== undefined && !(source as Source<unknown>).outcomes) {
@@ -48,12 +62,15 @@ export function defineJob<Input, Report, Result = undefined, Resource = undefine
     'prepare',
     'initial',
     'reduce',
+    'combine',
     'setup',
     'teardown',
+    'itemKey',
   ] as const) {
     if (options[hook] !== undefined && typeof options[hook] !== 'function')
       throw expected(hook, 'a function', options[hook]);
   }
+  if (options.combine !== undefined) checkCombine(options);
   validateLimits({ rateLimit: options.rateLimit, pacing: options.pacing });
   const cap = checkParallelism(options.maxParallelism ?? jobDefaults.maxParallelism);
   return {
@@ -68,31 +85,97 @@ export function defineJob<Input, Report, Result = undefined, Resource = undefine
     teardown: options.teardown,
     maxParallelism: cap.max,
     adaptiveStart: cap.start < cap.max ? cap.start : undefined,
-    retry: validateRetry(options.retry),
+    retry: validateRetry(options.retry, jobDefaults.retry),
+    itemKey: itemKeyFunction(options.itemKey as ((item: unknown) => string) | undefined),
+    ...validateControl(options),
+    ...validateExecutor(options),
+    ...validateTaskGraph(options as TaskGraphOptions),
     prepare: options.prepare,
     initial: options.initial ?? (() => undefined as Result),
     reduce: options.reduce,
+    combine: options.combine,
   };
 }
 
-function validateRetry(retry: RetryOptions | undefined): Required<RetryOptions> {
-  const merged = { ...jobDefaults.retry, ...retry };
-  const checked = {
+/** MapReduce: `combine` merges what `run` returns; nothing else has keyed partials to merge. */
+function checkCombine(options: { run?: unknown; initial?: unknown; reduce?: unknown }): void {
+  if (options.run === undefined) {
+    throw new InputError(
+      'Expected `combine` with `run`, which returns keyed partials; `each` records outcomes per item, not a report to combine',
+    );
+  }
+  if (options.initial !== undefined || options.reduce !== undefined) {
+    throw new InputError(
+      'Expected either `combine` (the result is the combined partials) or `initial`/`reduce`, not both',
+    );
+  }
+}
+
+const backoffs = ['exponential', 'fixed'] as const;
+const jitters = ['equal', 'full', 'none'] as const;
+
+/** Checks a retry policy and fills in `defaults`; jobs and parallelMap share it. */
+export function validateRetry(
+  retry: RetryOptions | undefined,
+  defaults: Omit<RetryPolicy, 'retryIf'>,
+): RetryPolicy {
+  if (retry !== undefined && (typeof retry !== 'object' || retry === null)) {
+    throw expected('retry', 'an object', retry);
+  }
+  const merged = { ...defaults, ...retry };
+  const checked: RetryPolicy = {
     attempts: wholeNumber('retry.attempts', merged.attempts, 1),
+    backoff: oneOf('retry.backoff', merged.backoff, backoffs),
     baseMs: wholeNumber('retry.baseMs', merged.baseMs, 0),
     maxMs: wholeNumber('retry.maxMs', merged.maxMs, 0),
+    jitter: oneOf('retry.jitter', merged.jitter, jitters),
   };
   if (checked.maxMs < checked.baseMs)
     throw expected('retry.maxMs', `>= retry.baseMs (${checked.baseMs})`, checked.maxMs);
+  if (merged.retryIf !== undefined) {
+    if (typeof merged.retryIf !== 'function')
+      throw expected('retry.retryIf', 'a function', merged.retryIf);
+    checked.retryIf = merged.retryIf;
+  }
   return checked;
 }
 
-/** Checks that a value is a whole number at least `min`, naming the field when it is not. */
-export function wholeNumber(field: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw expected(field, `a whole number >= ${min}`, value);
-  }
-  return value;
+function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T))
+    throw expected(field, allowed.map((a) => `\`${a}\``).join(' or '), value);
+  return value as T;
+}
+
+// Longer keys are hashed: a btree entry must fit in a third of a page, and long keys help nobody.
+const maxKeyLength = 512;
+
+/** An item's own key: a string or number as is, an object's `id`, otherwise its JSON text. */
+function ownKey(item: unknown): string {
+  if (typeof item === 'string') return item;
+  if (typeof item === 'number' || typeof item === 'bigint') return String(item);
+  const id = typeof item === 'object' && item !== null ? (item as { id?: unknown }).id : undefined;
+  if (typeof id === 'string' || typeof id === 'number' || typeof id === 'bigint') return String(id);
+  return toJsonText(item);
+}
+
+/**
+ * The job's key function, made total: a key is needed while a chunk is being recorded, where a
+ * throw would lose the whole chunk, so a custom `itemKey` that throws or returns a non-string
+ * falls back to the default key.
+ */
+function itemKeyFunction(custom: ((item: unknown) => string) | undefined) {
+  return (item: unknown): string => {
+    let key: unknown;
+    try {
+      key = custom ? custom(item) : ownKey(item);
+    } catch {
+      key = undefined;
+    }
+    const text = typeof key === 'string' ? key : ownKey(item);
+    return text.length <= maxKeyLength
+      ? text
+      : `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  };
 }
 
 /** True for a value made by defineJob; used when a job module is loaded by path. */
@@ -103,3 +186,6 @@ export function isJob(value: unknown): value is Job {
     (value as { kind?: unknown }).kind === 'sluice.job'
   );
 }
+
+/** The key of an item when the job gives no `itemKey`. */
+export const defaultItemKey = itemKeyFunction(undefined);

@@ -1,27 +1,29 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describeValue, InputError, SluiceError } from '../errors.ts';
+import { describeValue, InputError, SluiceError, toError } from '../errors.ts';
 import { isJob } from './defineJob.ts';
 import type { Job } from './types.ts';
 
 /** Imports a job module by path (TypeScript included) and returns its default-exported job. */
 export async function loadJob(path: string): Promise<Job> {
   const file = resolve(path);
-  const found = await stat(file).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-  if (!found) throw new InputError(`Cannot find job module \`${path}\``);
+  if (!(await isFile(file))) throw new InputError(`Cannot find job module \`${path}\``);
   let module: { default?: unknown };
   try {
     module = await import(pathToFileURL(file).href);
   } catch (error) {
     if (error instanceof SluiceError) throw error;
+    const thrown = toError(error);
+    // The module's own frames are the useful part: they point at the line that threw.
+    const frames = (thrown.stack ?? '')
+      .split('\n')
+      .filter((line) => /^\s+at /.test(line) && !line.includes('node:internal'))
+      .slice(0, 10);
     const failure = new InputError(
-      `Job module \`${path}\` threw on import: ${(error as Error)?.message ?? error}`,
+      [`Job module \`${path}\` threw on import: ${thrown.message}`, ...frames].join('\n'),
     );
-    failure.stack = (error as Error)?.stack ?? failure.stack;
+    failure.stack = thrown.stack ?? failure.stack;
     throw failure;
   }
   if (!isJob(module.default)) {
@@ -29,5 +31,14 @@ export async function loadJob(path: string): Promise<Job> {
       `Expected \`${path}\` to default-export defineJob({...}), got ${describeValue(module.default)}`,
     );
   }
-  return module.default;
+  // Thread and process workers import the job again, by this path.
+  return { ...module.default, modulePath: file };
+}
+
+/** True when `path` names a file: what a job module argument must be. */
+export async function isFile(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }

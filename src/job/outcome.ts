@@ -3,7 +3,16 @@ import { expected, PermanentError } from '../errors.ts';
 /** What happened to one item of a chunk: the chunk's function returns one per item. */
 export type Outcome<Item = unknown, Value = unknown> =
   | { item: Item; ok: true; value?: Value }
-  | { item: Item; ok: false; error: string; status?: number };
+  | {
+      item: Item;
+      ok: false;
+      error: string;
+      status?: number;
+      /** Where the error was thrown, for the dead-letter table. */
+      stack?: string;
+      /** Tries the item had; when absent (a `run` outcome), the attempt of the task that returned it. */
+      attempts?: number;
+    };
 
 /** A successful item, with what it produced. */
 export function succeeded<Item, Value>(item: Item, value?: Value): Outcome<Item, Value> {
@@ -11,11 +20,21 @@ export function succeeded<Item, Value>(item: Item, value?: Value): Outcome<Item,
 }
 
 /** A failed item; `status` keeps an HTTP status such as 429 or 503 when there is one. */
-export function failed<Item>(item: Item, error: unknown, status?: number): Outcome<Item, never> {
-  const message = error instanceof Error ? error.message : String(error);
-  return status === undefined
-    ? { item, ok: false, error: message }
-    : { item, ok: false, error: message, status };
+export function failed<Item>(
+  item: Item,
+  error: unknown,
+  status?: number,
+  attempts?: number,
+): Outcome<Item, never> {
+  const outcome: Outcome<Item, never> = {
+    item,
+    ok: false,
+    error: error instanceof Error ? error.message : String(error),
+  };
+  if (status !== undefined) outcome.status = status;
+  if (error instanceof Error && error.stack !== undefined) outcome.stack = error.stack;
+  if (attempts !== undefined) outcome.attempts = attempts;
+  return outcome;
 }
 
 /**

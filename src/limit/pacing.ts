@@ -29,13 +29,15 @@ export function createPacer(options: PacingOptions, deps: PacerDeps = {}): Pacer
       // The slot is taken before sleeping, so even overlapping calls stay spaced.
       const at = Math.max(now(), next);
       next = at + minIntervalMs + random() * jitterMs;
-      return sleep(at - now(), signal);
+      const ms = at - now();
+      return ms > 0 ? sleepUnlessAborted(ms, signal) : Promise.resolve();
     },
   };
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
+/** Waits `ms`, or rejects with the signal's reason as soon as it fires (at once if it already has). */
+export function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);

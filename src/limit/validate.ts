@@ -1,4 +1,4 @@
-import { expected } from '../errors.ts';
+import { expected, wholeNumber } from '../errors.ts';
 import type { PacingOptions, RateLimitOptions } from './types.ts';
 
 /** A concurrency cap: a fixed number, or an adaptive range that starts low and ramps up to `max`. */
@@ -71,25 +71,28 @@ export function checkPacing(options: PacingOptions): Required<PacingOptions> {
 /** Validates a fixed or adaptive cap; returns it as a range (a fixed cap starts at its max). */
 export function checkParallelism(option: ParallelismOption): { start: number; max: number } {
   if (typeof option === 'number') {
-    const cap = wholeAtLeastOne('maxParallelism', option);
+    const cap = wholeNumber('maxParallelism', option, 1);
     return { start: cap, max: cap };
   }
   if (typeof option !== 'object' || option === null) {
     throw expected('maxParallelism', 'a whole number >= 1 or { start, max }', option);
   }
-  const start = wholeAtLeastOne('maxParallelism.start', option.start);
-  const max = wholeAtLeastOne('maxParallelism.max', option.max);
+  const start = wholeNumber('maxParallelism.start', option.start, 1);
+  const max = wholeNumber('maxParallelism.max', option.max, 1);
   if (start > max) throw expected('maxParallelism.start', `<= maxParallelism.max (${max})`, start);
   return { start, max };
 }
 
 /**
- * What one item costs under a perMinute budget: the job's cost function, checked where it is
- * called, because a NaN or negative estimate would silently break the budget.
+ * What each item costs under the rate limit: the job's cost function (1 without one), checked
+ * where it is called, because a NaN or negative estimate would silently break the budget. The
+ * budget is worked out once: this runs for every item.
  */
-export function itemCost(options: RateLimitOptions, item: unknown): number {
-  const cost = options.cost ? options.cost(item) : 1;
-  return checkCost('rateLimit.cost', cost, rateBudget(options).budget);
+export function itemCosts(options: RateLimitOptions | undefined): (item: unknown) => number {
+  if (!options) return () => 1;
+  const { budget } = rateBudget(options);
+  const cost = options.cost;
+  return (item) => checkCost('rateLimit.cost', cost ? cost(item) : 1, budget);
 }
 
 /** A cost must be a finite number >= 0 and, when a budget is given, fit in one window. */
@@ -104,13 +107,6 @@ export function checkCost(field: string, cost: unknown, budget = Number.POSITIVE
 function positive(field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw expected(field, 'a number > 0', value);
-  }
-  return value;
-}
-
-function wholeAtLeastOne(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw expected(field, 'a whole number >= 1', value);
   }
   return value;
 }

@@ -1,8 +1,8 @@
-import { PermanentError, RateLimitedError, toError } from '../errors.ts';
+import { RateLimitedError, toError } from '../errors.ts';
 import { epochNow } from '../limit/reserve.ts';
 import type { Permit, RateLimiter } from '../limit/types.ts';
 import { checkCost } from '../limit/validate.ts';
-import { backoffMs } from '../run/backoff.ts';
+import { backoffMs, canRetry } from '../run/backoff.ts';
 import type { MapSettings } from './options.ts';
 import type { MapContext, MapFunction, MapOutcome, SlotPacer } from './types.ts';
 
@@ -52,7 +52,7 @@ export async function callWithPolicy<I, O>(
       // The far side asked everyone to wait, so hold every slot's permits, retrying or not, as
       // a job does: a 429 seen by one call is a 429 for all.
       if (throttled) limiter?.pauseUntil(epochNow() + thrown.retryAfterMs);
-      if (attempt >= retry.attempts || thrown instanceof PermanentError || signal.aborted) {
+      if (attempt >= retry.attempts || !canRetry(toError(thrown), input, retry) || signal.aborted) {
         return { index, input, ok: false, error: toError(thrown) };
       }
       waitMs = backoffMs(attempt, retry, policy.random);
@@ -65,20 +65,4 @@ export async function callWithPolicy<I, O>(
       return { index, input, ok: false, error: toError(thrown) };
     }
   }
-}
-
-/** Waits `ms`, or rejects with the signal's reason as soon as it fires. */
-export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,6 +1,6 @@
-import { expected } from '../errors.ts';
-import { wholeNumber } from '../job/defineJob.ts';
-import type { RetryOptions } from '../job/types.ts';
+import { expected, wholeNumber } from '../errors.ts';
+import { validateRetry } from '../job/defineJob.ts';
+import type { RetryOptions, RetryPolicy } from '../job/types.ts';
 import type { PacingOptions, RateLimitOptions } from '../limit/types.ts';
 import { checkPacing, rateBudget } from '../limit/validate.ts';
 import type { MapFunction, MapInputs, MapRateLimit, ParallelMapOptions } from './types.ts';
@@ -13,10 +13,10 @@ export const parallelMapDefaults = {
   maxParallelism: 4,
   ordered: false,
   stopOnError: false,
-  retry: { attempts: 1, baseMs: 1000, maxMs: 30_000 },
+  retry: { attempts: 1, backoff: 'exponential', baseMs: 1000, maxMs: 30_000, jitter: 'equal' },
 } satisfies Required<
   Pick<ParallelMapOptions<unknown>, 'maxParallelism' | 'ordered' | 'stopOnError'>
-> & { retry: Required<RetryOptions> };
+> & { retry: Omit<RetryPolicy, 'retryIf'> };
 
 /** Validated options with every default filled in. */
 export interface MapSettings<I> {
@@ -25,7 +25,7 @@ export interface MapSettings<I> {
   readonly window: number;
   readonly ordered: boolean;
   readonly stopOnError: boolean;
-  readonly retry: Required<RetryOptions>;
+  readonly retry: RetryPolicy;
   readonly rateLimit: MapRateLimit<I> | undefined;
   /** The rate's budget per period; no single input may cost more. */
   readonly budget: number;
@@ -66,7 +66,7 @@ export function mapSettings<I, O>(
     window: maxParallelism + buffer,
     ordered: o.ordered ?? parallelMapDefaults.ordered,
     stopOnError: o.stopOnError ?? parallelMapDefaults.stopOnError,
-    retry: mapRetry(o.retry),
+    retry: validateRetry(o.retry as RetryOptions | undefined, parallelMapDefaults.retry),
     rateLimit: o.rateLimit,
     // The limiter's own checks, so a map and a job reject a bad rate or pace with the same words.
     budget:
@@ -76,22 +76,6 @@ export function mapSettings<I, O>(
     pacing: o.pacing === undefined ? undefined : checkPacing(o.pacing),
     signal: o.signal,
   };
-}
-
-function mapRetry(retry: RetryOptions | undefined): Required<RetryOptions> {
-  if (retry !== undefined && (typeof retry !== 'object' || retry === null)) {
-    throw expected('retry', 'an object', retry);
-  }
-  const merged = { ...parallelMapDefaults.retry, ...retry };
-  const checked = {
-    attempts: wholeNumber('retry.attempts', merged.attempts, 1),
-    baseMs: wholeNumber('retry.baseMs', merged.baseMs, 0),
-    maxMs: wholeNumber('retry.maxMs', merged.maxMs, 0),
-  };
-  if (checked.maxMs < checked.baseMs) {
-    throw expected('retry.maxMs', `>= retry.baseMs (${checked.baseMs})`, checked.maxMs);
-  }
-  return checked;
 }
 
 function isInputs(value: unknown): value is MapInputs<unknown> {

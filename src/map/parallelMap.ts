@@ -1,6 +1,5 @@
-import { createPacer } from '../limit/pacing.ts';
+import { createPacer, sleepUnlessAborted } from '../limit/pacing.ts';
 import { createRateLimiter } from '../limit/rateLimiter.ts';
-import { sleepUnlessAborted } from './callWithPolicy.ts';
 import { ParallelMap } from './mapRun.ts';
 import { mapSettings } from './options.ts';
 import type { MapFunction, MapInputs, ParallelMapDeps, ParallelMapOptions } from './types.ts';

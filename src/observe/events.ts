@@ -1,4 +1,5 @@
 import type { Outcome } from '../job/outcome.ts';
+import type { AlertMetrics } from './alert.ts';
 import type { RunSummary } from './summary.ts';
 
 export interface ProgressSnapshot {
@@ -20,6 +21,10 @@ export interface SluiceEvents {
   'job:progress': ProgressSnapshot;
   'job:stopping': { reason: 'interrupt' | 'abort' };
   'job:done': RunSummary;
+  /** The job was paused, cancelled, or failed by its alert or deadline, by this or another process. */
+  'job:control': { job: string; status: 'paused' | 'cancelled' | 'failed'; reason: string | null };
+  /** The failure-rate alert tripped; emitted once per trip, by the process that tripped it. */
+  'job:alert': AlertMetrics;
   'task:claimed': { seq: number; attempt: number };
   'task:done': { seq: number; items: number; ms: number; accepted: boolean };
   'task:retrying': { seq: number; attempt: number; error: Error; delayMs: number };

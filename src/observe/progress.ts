@@ -11,17 +11,28 @@ export interface ProgressOptions {
   taskNoun: string;
 }
 
-/** The progress line: tasks done/total, items, rate and ETA. */
+/**
+ * The progress line, with the seed's five metrics: processed (done or failed) of all items,
+ * failed with the failure rate among the processed, elapsed, throughput; then ETA and running tasks.
+ */
 export function progressText(p: ProgressSnapshot, unit: string, taskNoun: string): string {
   const rate = p.elapsedMs > 0 ? (p.itemsThisRun * 1000) / p.elapsedMs : 0;
-  const left = p.totalItems - p.doneItems - p.failedItems;
+  const processed = p.doneItems + p.failedItems;
+  const failedPercent = processed === 0 ? 0 : (p.failedItems / processed) * 100;
   const parts = [`${p.doneTasks}/${p.totalTasks} ${taskNoun}`];
-  if (p.totalItems > 0) parts.push(`${count(p.doneItems)}/${count(p.totalItems)} ${unit}`);
-  if (rate > 0) parts.push(`${count(rate)} ${unit}/s`, `ETA ${duration(left / rate)}`);
+  if (p.totalItems > 0) parts.push(`${count(processed)}/${count(p.totalItems)} ${unit}`);
+  parts.push(`${count(p.failedItems)} failed (${failedPercent.toFixed(1)}%)`);
+  parts.push(duration(p.elapsedMs / 1000), `${count(rate)} ${unit}/s`);
+  if (rate > 0) parts.push(`ETA ${duration((p.totalItems - processed) / rate)}`);
   parts.push(`${p.runningTasks} running`);
-  if (p.failedTasks > 0) parts.push(`${p.failedTasks} failed`);
   return parts.join(' · ');
 }
+
+const alertOutcome = {
+  warn: 'the job goes on',
+  pause: 'pausing the job',
+  abort: 'aborting the job',
+};
 
 function bar(p: ProgressSnapshot, width: number): string {
   const ratio = p.totalTasks === 0 ? 1 : (p.doneTasks + p.failedTasks) / p.totalTasks;
@@ -90,6 +101,17 @@ export function showProgress(events: Events, options: ProgressOptions): () => vo
     ),
     events.on('task:failed', (e) =>
       print(`[task ${e.seq}] failed after ${e.attempt} attempts: ${e.error.message}`),
+    ),
+    events.on('job:alert', (e) =>
+      print(`Warning: ${e.reason}; ${alertOutcome[e.action]} (alert action \`${e.action}\`)`),
+    ),
+    events.on('job:control', (e) =>
+      print(
+        `Job ${e.job} ${e.status === 'failed' ? 'failed' : `is ${e.status}`}${e.reason ? ` (${e.reason})` : ''}: ` +
+          (e.status === 'paused'
+            ? 'running tasks finish and no new ones start'
+            : 'running tasks are aborted'),
+      ),
     ),
     events.on('task:reclaimed', (e) =>
       print(`Reclaimed ${e.count} task(s) from a worker that died`),

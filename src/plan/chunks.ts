@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { expected } from '../errors.ts';
-import { wholeNumber } from '../job/defineJob.ts';
+import { expected, wholeNumber } from '../errors.ts';
 import type { PlannedTask, Source } from '../job/types.ts';
 import { type FileInput, readItems, resolveFile } from './fileItems.ts';
 

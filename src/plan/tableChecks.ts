@@ -15,17 +15,11 @@ export async function checkSource(
   describe: string,
   filter: () => PendingQuery<Row[]>,
 ): Promise<boolean> {
-  const [rel] = await sql`
-    select c.oid::int8::text as oid, c.relkind
-    from pg_class c where c.oid = to_regclass(${table.quoted})`;
-  if (!rel) throw new InputError(`${describe}: table \`${table.display}\` does not exist`);
-  if (!['r', 'p', 'm'].includes(rel.relkind)) {
-    throw new InputError(`${describe}: \`${table.display}\` is not a table`);
-  }
+  const relation = await findRelation(sql, table, describe);
   const [col] = await sql`
     select a.attnum, a.attnotnull, format_type(a.atttypid, a.atttypmod) as type
     from pg_attribute a
-    where a.attrelid = ${rel.oid}::oid and a.attname = ${key} and a.attnum > 0 and not a.attisdropped`;
+    where a.attrelid = ${relation}::oid and a.attname = ${key} and a.attnum > 0 and not a.attisdropped`;
   if (!col) {
     throw new InputError(
       `${describe}: column \`${key}\` does not exist in table \`${table.display}\``,
@@ -42,7 +36,7 @@ export async function checkSource(
     from pg_index i
     join pg_class ic on ic.oid = i.indexrelid
     join pg_am am on am.oid = ic.relam
-    where i.indrelid = ${rel.oid}::oid and i.indkey[0] = ${col.attnum}
+    where i.indrelid = ${relation}::oid and i.indkey[0] = ${col.attnum}
       and am.amname = 'btree' and i.indisvalid and i.indpred is null`;
   if (!index?.found) {
     throw new InputError(
@@ -70,4 +64,16 @@ function shown(table: TableName): string {
 /** Leaves plain lower-case names bare in suggested SQL, as a person would type them. */
 function shownIdent(name: string): string {
   return /^[a-z_][a-z0-9_]*$/.test(name) ? name : quoteIdent(name);
+}
+
+/** The table's oid, as text; refuses a name that is missing or is not a table. */
+export async function findRelation(sql: Sql, table: TableName, describe: string): Promise<string> {
+  const [rel] = await sql`
+    select c.oid::int8::text as oid, c.relkind
+    from pg_class c where c.oid = to_regclass(${table.quoted})`;
+  if (!rel) throw new InputError(`${describe}: table \`${table.display}\` does not exist`);
+  if (!['r', 'p', 'm'].includes(rel.relkind)) {
+    throw new InputError(`${describe}: \`${table.display}\` is not a table`);
+  }
+  return rel.oid as string;
 }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PendingQuery, Row, Sql } from 'postgres';
-import { expected } from '../errors.ts';
-import { wholeNumber } from '../job/defineJob.ts';
+import { expected, wholeNumber } from '../errors.ts';
 import type { PlanContext, PlannedTask, Source } from '../job/types.ts';
 import { columnName, parseTableName } from './identifiers.ts';
 import { planRanges } from './rangeBoundaries.ts';

@@ -2,7 +2,7 @@ import type { Job } from '../job/types.ts';
 import { createAdaptiveCap } from '../limit/adaptive.ts';
 import { createGlobalRateLimiter } from '../limit/globalRateLimiter.ts';
 import { createPacer } from '../limit/pacing.ts';
-import { itemCost } from '../limit/validate.ts';
+import { itemCosts } from '../limit/validate.ts';
 import type { Events } from '../observe/events.ts';
 import type { Store } from '../store/index.ts';
 import { type JobLimits, pauseOnlyLimits } from './jobLimits.ts';
@@ -26,7 +26,7 @@ export function createJobLimits(job: Job, store: Store, jobId: string, events: E
     limiter,
     adaptive,
     pacerFor: () => (pacing ? createPacer(pacing) : undefined),
-    cost: (item) => (rateLimit ? itemCost(rateLimit, item) : 1),
+    cost: itemCosts(rateLimit),
     pauseAll: (untilMs) => (limiter ? limiter.pauseUntil(untilMs) : gate.pauseAll(untilMs)),
     acquire: (cost, signal) =>
       limiter ? limiter.acquire(cost, signal) : gate.acquire(cost, signal),
@@ -42,11 +42,9 @@ export async function* withCostChecks<T extends { payload: unknown }>(
   job: Job,
   plan: AsyncIterable<T>,
 ): AsyncGenerator<T> {
-  const rateLimit = job.rateLimit;
+  const cost = job.rateLimit?.cost ? itemCosts(job.rateLimit) : undefined;
   for await (const task of plan) {
-    if (rateLimit?.cost && Array.isArray(task.payload)) {
-      for (const item of task.payload) itemCost(rateLimit, item);
-    }
+    if (cost && Array.isArray(task.payload)) for (const item of task.payload) cost(item);
     yield task;
   }
 }

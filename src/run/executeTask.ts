@@ -1,12 +1,16 @@
-import { PermanentError, RateLimitedError, SluiceError, toError } from '../errors.ts';
+import { RateLimitedError, SluiceError, toError } from '../errors.ts';
 import { checkOutcomes, type Outcome } from '../job/outcome.ts';
 import type { Job, TaskContext } from '../job/types.ts';
 import type { Events } from '../observe/events.ts';
 import type { Claim, ClaimedTask, Store } from '../store/index.ts';
 import { abortable } from './abortable.ts';
-import { backoffMs } from './backoff.ts';
+import { backoffMs, canRetry } from './backoff.ts';
+import type { Executor, HostContext, TaskCall } from './executors/types.ts';
 import { type JobLimits, permitHandle } from './jobLimits.ts';
+import { keyedPartials } from './mapReduce.ts';
 import { runItems } from './runItems.ts';
+import { graphStep } from './taskGraph.ts';
+import { attemptSignal } from './taskTimeout.ts';
 import type { WorkerSlot } from './workerSlot.ts';
 
 export interface TaskRunner {
@@ -16,6 +20,12 @@ export interface TaskRunner {
   events: Events;
   abort: AbortSignal;
   limits: JobLimits;
+  /** Cancels the running queries of these backends: a timed-out attempt's query. */
+  cancelBackends(pids: number[]): Promise<void>;
+  /** Thread or process workers that run the job's function; absent, it runs in this process. */
+  executor?: Executor;
+  /** Stop claiming: a task claimed ahead that has not reached a worker goes back untouched. */
+  stop: AbortSignal;
 }
 
 /**
@@ -28,37 +38,71 @@ export async function executeTask(
   worker: WorkerSlot,
   task: ClaimedTask,
 ): Promise<void> {
-  const { job, store, events, abort } = r;
+  const { job, store, events } = r;
   const claim: Claim = { jobId: r.jobId, seq: task.seq, epoch: task.epoch };
+  // A pipeline stage or fan-out task: its place in the graph decides what runs and what it creates.
+  const graph = graphStep(r, task, claim);
+  // A task claimed ahead waits for room on a thread or process worker before its attempt starts
+  // (and its timeout with it); stopped first, it goes back to the queue untouched.
+  const executor = graph ? undefined : r.executor;
+  const room = executor ? await executor.reserve([r.stop, r.abort]) : undefined;
+  if (executor && !room) {
+    await store.release(claim);
+    events.emit('task:released', { seq: task.seq });
+    return;
+  }
+  // The run's abort signal, or this attempt's timeout; a timed-out query is cancelled on the server.
+  const attempt = attemptSignal(r.abort, job.timeout, task.seq, () =>
+    worker.pid === undefined ? undefined : r.cancelBackends([worker.pid]),
+  );
+  const abort = attempt.signal;
   const started = performance.now();
-  const input = job.source.input(task.payload);
+  // A source that reads its input (a cursor chunk's rows) does so on the worker's connection, below.
+  let input: unknown = job.source.load || graph ? undefined : job.source.input(task.payload);
   events.emit('task:claimed', { seq: task.seq, attempt: task.attempts });
   try {
-    const { sql, resource } = await abortable(worker.open(), abort);
-    const ctx = context(r, task, claim, sql, resource);
-    const report = job.each
-      ? await abortable(
-          runItems(job, input as unknown[], ctx, { ...r.limits, pacer: worker.pacer }),
-          abort,
-        )
-      : await abortable((job.run as NonNullable<Job['run']>)(input, ctx), abort).then((value) => {
-          // A whole task is one signal for the adaptive cap; `each` reports item by item.
-          r.limits.adaptive?.record({ ok: true, latencyMs: performance.now() - started });
-          return value;
-        });
+    const host = context({ ...r, abort }, task, claim);
+    let report: unknown;
+    if (executor && room) {
+      // A thread or process worker runs the job's function; checkpoints, logs and permits come
+      // back here as messages.
+      const call: TaskCall = { payload: task.payload, input, ctx: host, limits: r.limits };
+      report = await abortable(executor.run(call, room), abort).finally(() => {
+        input = call.input;
+      });
+    } else {
+      const { sql, resource } = await abortable(worker.open(), abort);
+      if (job.source.load) input = await abortable(job.source.load(task.payload, { sql }), abort);
+      const ctx: TaskContext = { ...host, sql, resource };
+      report = job.each
+        ? await abortable(
+            runItems(job, input as unknown[], ctx, { ...r.limits, pacer: worker.pacer }),
+            abort,
+          )
+        : await abortable(
+            graph ? graph.run(ctx) : (job.run as NonNullable<Job['run']>)(input, ctx),
+            abort,
+          );
+    }
+    // A whole task is one signal for the adaptive cap; `each` reports item by item.
+    if (!job.each) r.limits.adaptive?.record({ ok: true, latencyMs: performance.now() - started });
     let accepted: boolean;
     let items = task.items;
-    if (job.source.outcomes) {
+    if (graph) {
+      accepted = await graph.complete(report);
+    } else if (job.source.outcomes && !job.combine) {
       const outcomes = checkOutcomes(report);
-      accepted = await store.recordChunk(claim, task.attempts, outcomes);
+      const keys = outcomes.map((o) => job.itemKey(o.item));
+      accepted = await store.recordChunk(claim, task.attempts, outcomes, undefined, keys);
       items = outcomes.filter((o) => o.ok).length;
       if (accepted) events.emit('task:outcomes', { seq: task.seq, outcomes });
     } else {
-      accepted = await store.complete(claim, report);
+      // A map's partials are stored as its report, so a resumed job never runs it again.
+      accepted = await store.complete(claim, job.combine ? keyedPartials(report) : report);
     }
     events.emit('task:done', { seq: task.seq, items, ms: performance.now() - started, accepted });
   } catch (thrown) {
-    if (abort.aborted) {
+    if (abort.aborted && !attempt.timedOut) {
       await store.release(claim);
       events.emit('task:released', { seq: task.seq });
       return;
@@ -69,42 +113,40 @@ export async function executeTask(
       if (throttled) r.limits.pauseAll(Date.now() + error.retryAfterMs);
       r.limits.adaptive?.record({ ok: false, latencyMs: performance.now() - started, throttled });
     }
-    const retry = !(error instanceof PermanentError) && task.attempts < job.retry.attempts;
+    const retry = task.attempts < job.retry.attempts && canRetry(error, input, job.retry);
     if (retry) {
       const delayMs = backoffMs(task.attempts, job.retry);
       await store.fail(claim, error, new Date(Date.now() + delayMs));
       events.emit('task:retrying', { seq: task.seq, attempt: task.attempts, error, delayMs });
       return;
     }
-    if (job.source.outcomes) {
-      // Every item of a chunk that threw failed with it; the manifest lists each one.
-      const outcomes: Outcome[] = (input as unknown[]).map((item) => ({
+    if (job.source.outcomes && !graph) {
+      // Every item of a chunk that threw failed with it; the manifest lists each one, and each is
+      // a dead letter with the task's attempts.
+      const outcomes: Outcome[] = ((input ?? []) as unknown[]).map((item) => ({
         item,
         ok: false,
         error: error.message,
+        stack: error.stack,
+        attempts: task.attempts,
       }));
-      if (await store.recordChunk(claim, task.attempts, outcomes, error)) {
+      const keys = outcomes.map((o) => job.itemKey(o.item));
+      if (await store.recordChunk(claim, task.attempts, outcomes, error, keys)) {
         events.emit('task:outcomes', { seq: task.seq, outcomes });
       }
     } else {
       await store.fail(claim, error, undefined);
     }
     events.emit('task:failed', { seq: task.seq, attempt: task.attempts, error });
+  } finally {
+    await attempt.dispose();
   }
 }
 
-function context(
-  r: TaskRunner,
-  task: ClaimedTask,
-  claim: Claim,
-  sql: TaskContext['sql'],
-  resource: unknown,
-): TaskContext {
+function context(r: TaskRunner, task: ClaimedTask, claim: Claim): HostContext {
   const log = (level: 'info' | 'warn') => (message: string) =>
     r.events.emit('task:log', { seq: task.seq, level, message });
   return {
-    sql,
-    resource,
     signal: r.abort,
     attempt: task.attempts,
     index: task.seq,

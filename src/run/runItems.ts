@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PermanentError, RateLimitedError, toError } from '../errors.ts';
+import { RateLimitedError, toError } from '../errors.ts';
 import { failed, type Outcome, succeeded } from '../job/outcome.ts';
 import type { Job, TaskContext } from '../job/types.ts';
 import type { Pacer } from '../limit/pacing.ts';
-import { backoffMs } from './backoff.ts';
+import { backoffMs, canRetry } from './backoff.ts';
 import { type JobLimits, permitHandle } from './jobLimits.ts';
 
-/** What paces and limits the items of one worker. */
 /** What paces and limits the items of one worker: the job's limits plus this worker's pacer. */
 export type ItemLimits = Pick<
   JobLimits,
@@ -18,9 +17,10 @@ export type ItemLimits = Pick<
 /**
  * Runs a job's `each` over the items of a chunk, one at a time on this worker: paced, under the
  * rate limit, and with retries per item. A throttled item (RateLimitedError: a 429 or 503) pauses
- * every worker for its Retry-After and is tried again; other errors back off exponentially. An
- * item that runs out of attempts, or throws PermanentError, becomes a failed outcome with its
- * status, and the chunk goes on.
+ * every worker for its Retry-After and is tried again; other errors back off by the job's policy.
+ * An item that runs out of attempts, or cannot succeed on a retry (PermanentError, `retryIf`
+ * false), becomes a failed outcome with its status, stack and attempts (a dead letter once
+ * recorded), and the chunk goes on.
  */
 export async function runItems(
   job: Job,
@@ -29,9 +29,15 @@ export async function runItems(
   limits: ItemLimits,
 ): Promise<Outcome[]> {
   const each = job.each as (item: unknown, ctx: TaskContext) => unknown;
-  const outcomes: Outcome[] = [];
-  for (const item of items) {
+  // A sequential job checkpoints after every item, so a crash resumes at the next item, not at the
+  // chunk's start. That is a write per item: worth it only at a cap of 1, for small datasets.
+  const perItem = job.maxParallelism === 1;
+  const outcomes: Outcome[] = perItem ? resumedOutcomes(ctx.resumeFrom, items.length) : [];
+  for (const item of items.slice(outcomes.length)) {
     for (let attempt = 1; ; attempt++) {
+      // Without a rate limiter nothing else holds a throttled retry back: wait out the pause here,
+      // before the pacer, so the pacer times the request itself.
+      if (!limits.limiter) await limits.acquire(0, ctx.signal);
       await limits.pacer?.wait(ctx.signal);
       const permit = await limits.limiter?.acquire(limits.cost(item), ctx.signal);
       const started = performance.now();
@@ -50,8 +56,8 @@ export async function runItems(
         const throttled = error instanceof RateLimitedError;
         limits.adaptive?.record({ ok: false, latencyMs: performance.now() - started, throttled });
         if (throttled) limits.pauseAll(Date.now() + error.retryAfterMs);
-        if (error instanceof PermanentError || attempt >= job.retry.attempts) {
-          outcomes.push(failed(item, error, throttled ? error.status : statusOf(error)));
+        if (attempt >= job.retry.attempts || !canRetry(error, item, job.retry)) {
+          outcomes.push(failed(item, error, statusOf(error), attempt));
           break;
         }
         // A throttled retry waits at the limiter's pause; anything else backs off on its own.
@@ -59,8 +65,27 @@ export async function runItems(
           await sleep(backoffMs(attempt, job.retry), undefined, { signal: ctx.signal });
       }
     }
+    if (perItem) await ctx.checkpoint({ next: outcomes.length, outcomes } satisfies ItemCheckpoint);
   }
   return outcomes;
+}
+
+/** Where a sequential chunk stopped: the next item to run and the outcomes of those before it. */
+interface ItemCheckpoint {
+  next: number;
+  outcomes: Outcome[];
+}
+
+/** The outcomes a checkpoint of this chunk holds; none when it is absent or not ours. */
+function resumedOutcomes(resumeFrom: unknown, items: number): Outcome[] {
+  const saved = resumeFrom as Partial<ItemCheckpoint> | null | undefined;
+  const valid =
+    typeof saved === 'object' &&
+    saved !== null &&
+    Array.isArray(saved.outcomes) &&
+    saved.next === saved.outcomes.length &&
+    saved.next <= items;
+  return valid ? [...(saved.outcomes as Outcome[])] : [];
 }
 
 function statusOf(error: Error): number | undefined {

@@ -1,11 +1,17 @@
-import { InputError } from '../errors.ts';
+import { InputError, SluiceError } from '../errors.ts';
 import type { Job } from '../job/types.ts';
 import { Events } from '../observe/events.ts';
 import type { RunStatus, RunSummary } from '../observe/summary.ts';
 import { openPool } from '../store/connect.ts';
 import type { JobRow, Store } from '../store/index.ts';
 import { createJobLimits, withCostChecks } from './createJobLimits.ts';
-import { reduceReports } from './reduce.ts';
+import { createExecutor } from './executors/createExecutor.ts';
+import { localSlots } from './executors/options.ts';
+import { startFeeder } from './feeder.ts';
+import { resumeIfPaused } from './jobControl.ts';
+import { presentResult } from './mapReduce.ts';
+import { superviseRun } from './superviseRun.ts';
+import { reduceFor } from './taskGraph.ts';
 import { WorkerPool } from './workerPool.ts';
 
 export interface RunOptions {
@@ -26,6 +32,12 @@ export interface RunOptions {
   abort?: AbortSignal;
   /** How often an idle process looks for work freed elsewhere. Default 200 ms. */
   pollMs?: number;
+  /** Resume the job first if it is paused; otherwise a paused job is reported and not run. */
+  resume?: boolean;
+  /** Never plan: join the job only if it was planned and is unfinished (`sluice worker`). */
+  join?: boolean;
+  /** Plan (or find) the job and return at once, running nothing (`sluice run --detach`). */
+  detach?: boolean;
 }
 
 /**
@@ -42,7 +54,9 @@ export async function runJob<Input, Report, Result, Resource>(
   const { store } = options;
   const events = options.events ?? new Events();
   const cap = options.maxParallelism ?? job.maxParallelism;
-  const concurrency = Math.min(options.concurrency ?? cap, cap);
+  const concurrency = localSlots(job, cap, options.concurrency);
+  // Thread and process workers run the job's function; the mode's bad input is refused here.
+  const executor = createExecutor(job, options.sourceUrl);
   const started = performance.now();
   // Exactly one connection per worker: the cap is the job's connection budget. Planning borrows
   // one before the workers start.
@@ -51,8 +65,13 @@ export async function runJob<Input, Report, Result, Resource>(
     purpose: `worker:${job.name}`,
   });
   try {
+    // Thread and process workers load the job module while it prepares; a module that fails to
+    // load in them is refused before anything is written.
+    const workersReady = executor?.start();
+    workersReady?.catch(() => {});
     await job.prepare?.({ sql: source });
-    const existing = await store.findJob(job.name);
+    await workersReady;
+    const existing = await resumeIfPaused(store, await store.findJob(job.name), options.resume);
     if (existing && existing.status !== 'running' && !options.rerun) {
       return summarize(job, existing, existing.status, started, 0, true, store);
     }
@@ -61,18 +80,29 @@ export async function runJob<Input, Report, Result, Resource>(
         `Job \`${job.name}\` was planned with other source options (${existing.source}); run with --rerun to plan it again`,
       );
     }
-    const { job: row, created } = await store.findOrCreateJob(
-      {
-        name: job.name,
-        source: job.source.describe,
-        fingerprint: job.source.fingerprint,
-        maxParallelism: cap,
-        maxAttempts: job.retry.attempts,
-      },
-      () => withCostChecks(job, job.source.plan({ sql: source })),
-      options.rerun ?? false,
-    );
-    if (!created) await store.updateJobLimits(row.id, cap, job.retry.attempts);
+    if (options.join && !existing) {
+      throw new SluiceError(`No job named \`${job.name}\` to join; it has not been planned yet`);
+    }
+    const { job: row, created } =
+      options.join && existing
+        ? { job: existing, created: false }
+        : await store.findOrCreateJob(
+            {
+              name: job.name,
+              source: job.source.describe,
+              fingerprint: job.source.fingerprint,
+              maxParallelism: cap,
+              maxAttempts: job.retry.attempts,
+              open: job.source.feed !== undefined,
+            },
+            () => withCostChecks(job, job.source.plan({ sql: source })),
+            options.rerun ?? false,
+          );
+    // A joining worker keeps the cap the coordinator set (say with --max-parallelism) unless it
+    // was given one itself.
+    if (!created && (!options.join || options.maxParallelism !== undefined)) {
+      await store.updateJobLimits(row.id, cap, job.retry.attempts);
+    }
     events.emit('job:planned', {
       job: job.name,
       created,
@@ -80,12 +110,23 @@ export async function runJob<Input, Report, Result, Resource>(
       items: row.totalItems,
       unit: job.source.unit,
     });
+    if (options.detach) return summarize(job, row, 'planned', started, 0, false, store);
     await store.join();
     const doneBefore = (await store.counts(row.id)).done.items;
     const progress = trackProgress(events, store, row, started, doneBefore);
     const limits = createJobLimits(job, store, row.id, events);
     if (limits.adaptive)
       events.emit('limit:cap', { cap: limits.adaptive.current(), reason: 'start' });
+    // Pause, cancel, the deadline and the failure alert reach the pool through these signals.
+    const supervisor = await superviseRun({
+      ...{ job, jobId: row.id, store, events, total: row.totalItems, started },
+      ...{ stop: options.stop, abort: options.abort },
+    });
+    // A streaming source appends batches while the pool runs; its failure stops the run.
+    const feeder = startFeeder({
+      ...{ job, jobId: row.id, store, stop: supervisor.stop, pollMs: 1000 },
+      appended: () => pool.wake(),
+    });
     const pool = new WorkerPool({
       job,
       jobId: row.id,
@@ -93,32 +134,36 @@ export async function runJob<Input, Report, Result, Resource>(
       events,
       source,
       concurrency,
-      stop: options.stop ?? new AbortController().signal,
-      abort: options.abort ?? new AbortController().signal,
+      stop: feeder.stop,
+      abort: supervisor.abort,
       pollMs: options.pollMs ?? 200,
       limits,
       cancelBackends: (pids) => cancelBackends(options.sourceUrl, pids),
+      executor,
     });
-    const closed = await pool.run().finally(() => {
+    const closed = await pool.run().finally(async () => {
       clearInterval(progress);
       limits.close();
+      await supervisor.close();
     });
-    if (closed) {
-      const result = await reduceReports(job, store, row.id);
-      await store.finishJob(row.id, result);
-    }
+    await feeder.done();
+    // Only the process that finishes the job reduces it, however many saw it close.
+    if (closed) await store.finishJobOnce(row.id, () => reduceFor(job, store, row.id));
     const final = (await store.findJob(job.name)) as JobRow;
     const status: RunStatus = final.status === 'running' ? 'interrupted' : final.status;
     const summary = await summarize(job, final, status, started, doneBefore, false, store);
+    // A cancelled job keeps what its finished tasks reported.
+    if (status === 'cancelled') summary.result = await reduceFor(job, store, row.id);
     events.emit('job:done', summary);
     return summary;
   } finally {
+    await executor?.close();
     await source.end({ timeout: 5 });
   }
 }
 
 /** Publishes the job's progress, counted in the store so other processes' work shows too. */
-function trackProgress(
+export function trackProgress(
   events: Events,
   store: Store,
   row: JobRow,
@@ -127,9 +172,11 @@ function trackProgress(
 ) {
   const publish = async () => {
     const counts = await store.counts(row.id);
+    // Pipelines, fan-outs and streams append tasks as they run: their totals grow.
+    const totals = (await store.findJob(row.name)) ?? row;
     events.emit('job:progress', {
-      totalTasks: row.totalTasks,
-      totalItems: row.totalItems,
+      totalTasks: totals.totalTasks,
+      totalItems: totals.totalItems,
       doneTasks: counts.done.tasks,
       doneItems: counts.done.items,
       failedTasks: counts.failed.tasks,
@@ -145,8 +192,9 @@ function trackProgress(
   return timer;
 }
 
-async function summarize(
-  job: Job,
+/** The run's summary, read from the store; `job` needs only its name and its source's unit. */
+export async function summarize(
+  job: { name: string; source: { unit: string } },
   row: JobRow,
   status: RunStatus,
   started: number,
@@ -168,7 +216,9 @@ async function summarize(
     elapsedMs,
     itemsPerSec: elapsedMs > 0 ? (ranItems * 1000) / elapsedMs : 0,
     alreadyFinished,
-    result: status === 'interrupted' ? undefined : row.result,
+    result: status === 'interrupted' ? undefined : presentResult(job, row.result),
+    reason: row.statusReason ?? undefined,
+    stoppedBy: row.stoppedBy ?? undefined,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Job, TaskContext } from '../job/types.ts';
 import { openPool } from '../store/connect.ts';
-import { pauseOnlyLimits } from './jobLimits.ts';
-import { runItems } from './runItems.ts';
+import { pauseOnlyLimits, permitHandle } from './jobLimits.ts';
+import { runSmokeTask } from './smokeTask.ts';
 
 export interface SmokeResult {
   /** The first task's input, as the job's `run` received it; undefined when the plan is empty. */
@@ -25,8 +25,17 @@ export async function smokeTest(job: Job, sourceUrl: string): Promise<SmokeResul
     await plan.return?.();
     if (first.done)
       return { input: undefined, report: undefined, elapsedMs: performance.now() - started };
-    const input = job.source.input(first.value.payload);
+    const payload = first.value.payload;
     const worker = await sql.reserve();
+    let input: unknown;
+    try {
+      input = job.source.load
+        ? await job.source.load(payload, { sql: worker })
+        : job.source.input(payload);
+    } catch (error) {
+      worker.release();
+      throw error;
+    }
     const signal = new AbortController().signal;
     let resource: unknown;
     try {
@@ -44,11 +53,9 @@ export async function smokeTest(job: Job, sourceUrl: string): Promise<SmokeResul
         },
         resumeFrom: undefined,
         checkpoint: async () => {},
-        limit: { acquire: async () => {}, settle: () => {} },
+        limit: permitHandle(limits, signal),
       };
-      const report = job.each
-        ? await runItems(job, input as unknown[], ctx, { ...limits, pacer: limits.pacerFor() })
-        : await (job.run as NonNullable<Job['run']>)(input, ctx);
+      const report = await runSmokeTask(job, input, ctx, limits);
       return { input, report, elapsedMs: performance.now() - started };
     } finally {
       await job.teardown?.(resource, { sql: worker, signal });

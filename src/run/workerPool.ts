@@ -5,7 +5,9 @@ import type { Job } from '../job/types.ts';
 import type { Events } from '../observe/events.ts';
 import type { ClaimedTask, Store } from '../store/index.ts';
 import { executeTask } from './executeTask.ts';
+import type { Executor } from './executors/types.ts';
 import type { JobLimits } from './jobLimits.ts';
+import { claimFor } from './taskGraph.ts';
 import { WorkerSlot } from './workerSlot.ts';
 
 export interface PoolOptions {
@@ -26,6 +28,8 @@ export interface PoolOptions {
   limits: JobLimits;
   /** Cancels the running queries of these backends, from a connection outside the pool. */
   cancelBackends(pids: number[]): Promise<void>;
+  /** Thread or process workers that run the job's function; absent, tasks run in this process. */
+  executor?: Executor;
 }
 
 /**
@@ -41,10 +45,14 @@ export class WorkerPool {
   private wakeSleeper: () => void = () => {};
 
   constructor(private readonly o: PoolOptions) {
-    // Every running task listens on the abort signal; a cap of 20 is not a leak.
-    setMaxListeners(o.concurrency + 10, o.abort);
+    // Thread and process workers get their next task claimed ahead (`aheadOf`); such a task
+    // takes a slot here, with no connection: it only waits for its worker.
+    const slots = o.concurrency + (o.executor?.aheadOf(o.concurrency) ?? 0);
+    // Every running task listens on the abort signal (a task waiting for its worker on the stop
+    // signal too); a cap of 20 is not a leak.
+    setMaxListeners(slots + 10, o.abort, o.stop);
     this.all = Array.from(
-      { length: o.concurrency },
+      { length: slots },
       () => new WorkerSlot(o.source, o.job, o.abort, o.limits.pacerFor()),
     );
     this.idle = [...this.all];
@@ -62,7 +70,7 @@ export class WorkerPool {
       while (!stop.aborted) {
         const room = this.room();
         if (room > 0) {
-          const claimed = await store.claim(jobId, room);
+          const claimed = await claimFor(this.o.job, store, jobId, room);
           for (const task of claimed) this.start(task);
           if (claimed.length > 0) continue;
         }
@@ -108,7 +116,8 @@ export class WorkerPool {
     return Math.max(5, Math.min(this.o.pollMs, next.getTime() - Date.now()));
   }
 
-  private wake(): void {
+  /** Looks for work now: a task ended here, or a batch was appended (micro-batching). */
+  wake(): void {
     this.woken = true;
     this.wakeSleeper();
   }
@@ -142,6 +151,11 @@ export class WorkerPool {
       if (busy) return;
       busy = true;
       try {
+        if (!(await this.o.store.checkLiveness())) {
+          process.emitWarning(
+            'sluice: this worker lost its database session (a partition?); it rejoined under a new id, and its running tasks will be redone elsewhere',
+          );
+        }
         const count = await this.o.store.reclaimOrphans(this.o.jobId);
         if (count > 0) {
           this.o.events.emit('task:reclaimed', { count });

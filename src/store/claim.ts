@@ -25,9 +25,18 @@ export async function claimTasks(
     select * from sluice.claim_tasks(${jobId}, ${processId}, ${limit}, ${leaseSeconds})`;
 }
 
-/** When the next pending task of a job becomes runnable, or undefined when none is pending. */
+/**
+ * When the next pending task of a job becomes runnable, or undefined when none is pending. A
+ * sequential job (cap 1) claims only its first pending task (migration 0007), so that task's
+ * time is the one to wait for; the earliest of all would make an idle pool spin through a backoff.
+ */
 export async function nextRunnableAt(sql: Sql, jobId: string): Promise<Date | undefined> {
   const [row] = await sql<{ at: Date | null }[]>`
-    select min(run_after) as at from sluice.tasks where job_id = ${jobId} and status = 'pending'`;
+    select case when j.max_parallelism = 1
+      then (select t.run_after from sluice.tasks t
+            where t.job_id = j.id and t.status = 'pending' order by t.seq limit 1)
+      else (select min(t.run_after) from sluice.tasks t where t.job_id = j.id and t.status = 'pending')
+      end as at
+    from sluice.jobs j where j.id = ${jobId}`;
   return row?.at ?? undefined;
 }

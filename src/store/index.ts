@@ -4,6 +4,24 @@ import type { PlannedTask } from '../job/types.ts';
 import { type ClaimedTask, claimTasks, nextRunnableAt } from './claim.ts';
 import { checkReachable, openPool } from './connect.ts';
 import {
+  type DeadLetter,
+  findDeadLetter,
+  listDeadLetters,
+  purgeDeadLetters,
+  requeueDeadLetters,
+} from './deadLetters.ts';
+import { appendBatch, closeFeed, readFeed, tryFeedLock } from './feed.ts';
+import { finishJobOnce } from './finishOnce.ts';
+import {
+  alertCounts,
+  changeJobStatus,
+  type JobState,
+  listenJobs,
+  readJobState,
+  type StatusChange,
+  tripAlert,
+} from './jobControl.ts';
+import {
   findJob,
   findOrCreateJob,
   finishJob,
@@ -11,6 +29,7 @@ import {
   listJobs,
   type NewJob,
   requeueFailed,
+  setJobModule,
   updateJobLimits,
 } from './jobs.ts';
 import { type Liveness, reclaimOrphans, registerProcess, renewLeases } from './liveness.ts';
@@ -18,8 +37,28 @@ import { migrate } from './migrate.ts';
 import { type Claim, completeTask, failTask, releaseTask, saveCheckpoint } from './outcome.ts';
 import { recordChunk, requeueFailedItems } from './outcomes.ts';
 import { countTasks, hasOpenTasks, type JobCounts, listFailed, readReports } from './progress.ts';
+import { againIfDisconnected } from './reconnect.ts';
+import {
+  type ChildResult,
+  claimGraphTasks,
+  completeFanOut,
+  completeStage,
+  type GraphTask,
+  readChildren,
+  readGraphReports,
+} from './taskGraph.ts';
 
-export type { Claim, ClaimedTask, JobCounts, JobRow };
+export type {
+  ChildResult,
+  Claim,
+  ClaimedTask,
+  DeadLetter,
+  GraphTask,
+  JobCounts,
+  JobRow,
+  JobState,
+  StatusChange,
+};
 
 /**
  * The job state store, behind the operations the runner needs. Everything below it is SQL on
@@ -49,6 +88,23 @@ export class Store {
     return this.liveness.processId;
   }
 
+  /**
+   * Makes sure this process is still known to be alive, taking a new process id if its lock
+   * session died (a partition, a server restart). Returns false when it had to: whatever this
+   * process was running under the old id is now another worker's to reclaim.
+   */
+  async checkLiveness(): Promise<boolean> {
+    if (!this.liveness) return true;
+    const held = await this.liveness.holdsLock().catch(() => 'dead' as const);
+    if (held === true) return true;
+    const lost = this.liveness;
+    this.liveness = await registerProcess(this.sql);
+    // A dead connection is already back in postgres.js's pool as closed: releasing it again would
+    // hand queries to a socket that is gone. A live session without the lock is released as usual.
+    if (held === false) await lost.release();
+    return false;
+  }
+
   private get processId(): number {
     if (!this.liveness) throw new Error('Store.join() must be called before claiming');
     return this.liveness.processId;
@@ -61,25 +117,66 @@ export class Store {
   updateJobLimits = (jobId: string, cap: number, attempts: number) =>
     updateJobLimits(this.sql, jobId, cap, attempts);
   finishJob = (jobId: string, result: unknown) => finishJob(this.sql, jobId, result);
+  finishJobOnce = (jobId: string, reduce: () => Promise<unknown>) =>
+    finishJobOnce(this.sql, jobId, reduce);
   requeueFailed = (jobId: string) => requeueFailed(this.sql, jobId);
+  setJobModule = (name: string, module: string) => setJobModule(this.sql, name, module);
 
   claim = (jobId: string, limit: number) => claimTasks(this.sql, jobId, this.processId, limit);
   nextRunnableAt = (jobId: string) => nextRunnableAt(this.sql, jobId);
-  complete = (claim: Claim, report: unknown) => completeTask(this.sql, claim, report);
+  // Writes fenced by the claim's epoch survive one dead pooled connection (see reconnect.ts).
+  complete = (claim: Claim, report: unknown) =>
+    againIfDisconnected(() => completeTask(this.sql, claim, report));
   fail = (claim: Claim, error: Error, retryAt: Date | undefined) =>
-    failTask(this.sql, claim, error, retryAt);
-  release = (claim: Claim) => releaseTask(this.sql, claim);
-  checkpoint = (claim: Claim, cursor: unknown) => saveCheckpoint(this.sql, claim, cursor);
-  recordChunk = (claim: Claim, attempt: number, outcomes: readonly Outcome[], failure?: Error) =>
-    recordChunk(this.sql, claim, attempt, outcomes, failure);
+    againIfDisconnected(() => failTask(this.sql, claim, error, retryAt));
+  release = (claim: Claim) => againIfDisconnected(() => releaseTask(this.sql, claim));
+  checkpoint = (claim: Claim, cursor: unknown) =>
+    againIfDisconnected(() => saveCheckpoint(this.sql, claim, cursor));
+  recordChunk = (
+    claim: Claim,
+    attempt: number,
+    outcomes: readonly Outcome[],
+    failure?: Error,
+    keys?: readonly string[],
+  ) => againIfDisconnected(() => recordChunk(this.sql, claim, attempt, outcomes, failure, keys));
   requeueFailedItems = (jobId: string) => requeueFailedItems(this.sql, jobId);
   reclaimOrphans = (jobId: string) => reclaimOrphans(this.sql, jobId);
   renewLeases = () => renewLeases(this.sql, this.processId);
+
+  // Task graphs: tasks appended while the job runs (fan-out, pipeline stages, micro-batches).
+  claimGraph = (jobId: string, limit: number) =>
+    claimGraphTasks(this.sql, jobId, this.processId, limit);
+  completeStage = (claim: Claim, next: Parameters<typeof completeStage>[2]) =>
+    completeStage(this.sql, claim, next);
+  completeFanOut = (claim: Claim, children: Parameters<typeof completeFanOut>[2]) =>
+    completeFanOut(this.sql, claim, children);
+  children = (jobId: string, parentSeq: number) => readChildren(this.sql, jobId, parentSeq);
+  graphReports = (jobId: string, lastStage: { name: string | null } | undefined) =>
+    readGraphReports(this.sql, jobId, lastStage);
+  readFeed = (jobId: string) => readFeed(this.sql, jobId);
+  appendBatch = (jobId: string, items: readonly unknown[], position: string | undefined) =>
+    appendBatch(this.sql, jobId, items, position);
+  closeFeed = (jobId: string) => closeFeed(this.sql, jobId);
+  tryFeedLock = (jobId: string) => tryFeedLock(this.sql, jobId);
 
   counts = (jobId: string) => countTasks(this.sql, jobId);
   hasOpenTasks = (jobId: string) => hasOpenTasks(this.sql, jobId);
   reports = (jobId: string) => readReports(this.sql, jobId);
   failed = (jobId: string, limit: number) => listFailed(this.sql, jobId, limit);
+
+  deadLetters = (jobId: string, limit: number) => listDeadLetters(this.sql, jobId, limit);
+  deadLetter = (jobId: string, key: string) => findDeadLetter(this.sql, jobId, key);
+  purgeDeadLetters = (jobId: string, key?: string) => purgeDeadLetters(this.sql, jobId, key);
+  requeueDeadLetters = (jobId: string) => requeueDeadLetters(this.sql, jobId);
+
+  changeJobStatus = (jobId: string, change: StatusChange) =>
+    changeJobStatus(this.sql, jobId, change);
+  jobState = (jobId: string) => readJobState(this.sql, jobId);
+  alertCounts = (jobId: string) => alertCounts(this.sql, jobId);
+  tripAlert = (jobId: string, action: 'warn' | 'pause' | 'abort', reason: string) =>
+    tripAlert(this.sql, jobId, action, reason);
+  /** Status changes of any job, announced by any process; returns a function that stops listening. */
+  listenJobs = (onChange: (jobId: string) => void) => listenJobs(this.sql, onChange);
 
   async close(): Promise<void> {
     await this.liveness?.release();

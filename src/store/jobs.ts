@@ -1,16 +1,20 @@
 import type { Sql, TransactionSql } from 'postgres';
 import type { PlannedTask } from '../job/types.ts';
+import type { StoppedBy } from './jobControl.ts';
 import { toJsonText } from './json.ts';
 
 /** A pool or an open transaction: the queries below run in either. */
 type Db = Sql | TransactionSql;
 
-export type JobStatus = 'running' | 'done' | 'failed';
+export type JobStatus = 'running' | 'paused' | 'cancelled' | 'done' | 'failed';
 
 export interface JobRow {
   id: string;
   name: string;
   status: JobStatus;
+  /** Why it is paused, cancelled, or failed by the alert or its deadline (see jobControl.ts). */
+  statusReason: string | null;
+  stoppedBy: StoppedBy | null;
   source: string;
   fingerprint: string;
   maxParallelism: number;
@@ -20,12 +24,14 @@ export interface JobRow {
   result: unknown;
   createdAt: Date;
   finishedAt: Date | null;
+  /** Where `sluice run` last loaded the job's module from, when it did. */
+  module: string | null;
 }
 
 const jobColumns = (sql: Db) => sql`
-  id::text, name, status, source, fingerprint, max_parallelism as "maxParallelism",
+  id::text, name, status, status_reason as "statusReason", stopped_by as "stoppedBy", source, fingerprint, max_parallelism as "maxParallelism",
   max_attempts as "maxAttempts", total_tasks as "totalTasks", total_items::float8 as "totalItems",
-  result, created_at as "createdAt", finished_at as "finishedAt"`;
+  result, created_at as "createdAt", finished_at as "finishedAt", module`;
 
 export async function findJob(sql: Db, name: string): Promise<JobRow | undefined> {
   const [row] = await sql<
@@ -46,6 +52,8 @@ export interface NewJob {
   fingerprint: string;
   maxParallelism: number;
   maxAttempts: number;
+  /** The source appends tasks while the job runs (a micro-batch stream): unfinished until closed. */
+  open?: boolean;
 }
 
 // A statement takes up to 2,000 tasks or 20,000 items, whichever comes first: inserts stay small
@@ -70,8 +78,8 @@ export async function findOrCreateJob(
     const existing = await findJob(tx, job.name);
     if (existing) return { job: existing, created: false };
     const [created] = await tx<{ id: string }[]>`
-      insert into sluice.jobs (name, status, source, fingerprint, max_parallelism, max_attempts)
-      values (${job.name}, 'running', ${job.source}, ${job.fingerprint}, ${job.maxParallelism}, ${job.maxAttempts})
+      insert into sluice.jobs (name, status, source, fingerprint, max_parallelism, max_attempts, open)
+      values (${job.name}, 'running', ${job.source}, ${job.fingerprint}, ${job.maxParallelism}, ${job.maxAttempts}, ${job.open ?? false})
       returning id::text`;
     const jobId = (created as { id: string }).id;
     let seq = 0;
@@ -135,9 +143,10 @@ export async function finishJob(sql: Sql, jobId: string, result: unknown): Promi
                                  and (status = 'failed' or failed_items > 0))
                then 'failed' else 'done' end,
       result = ${toJsonText(result)}::text::jsonb, finished_at = now(), updated_at = now()
-    where j.id = ${jobId} and j.status = 'running'
+    where j.id = ${jobId} and j.status = 'running' and not j.open
       and not exists (select 1 from sluice.tasks
                       where job_id = j.id and status in ('pending', 'running'))
+      and not exists (select 1 from sluice.tasks where job_id = j.id and status = 'waiting')
     returning j.id`;
   return rows.length > 0;
 }
@@ -150,12 +159,34 @@ export async function requeueFailed(sql: Sql, jobId: string): Promise<number> {
   return sql.begin(async (tx) => {
     const rows = await tx`
       update sluice.tasks set status = 'pending', attempts = 0, run_after = now(), error = null,
-        error_stack = null, finished_at = null, ok_items = null, failed_items = null
+        error_stack = null, finished_at = null, ok_items = null, failed_items = null,
+        -- A finished chunk runs again whole: its last per-item checkpoint says it is complete.
+        checkpoint = case when status = 'done' then null else checkpoint end
       where job_id = ${jobId} and (status = 'failed' or (status = 'done' and failed_items > 0))
       returning seq`;
-    if (rows.length > 0) {
-      await tx`update sluice.jobs set status = 'running', finished_at = null, updated_at = now() where id = ${jobId}`;
-    }
+    if (rows.length > 0) await reopenJob(tx, jobId, 0);
     return rows.length;
   }) as Promise<number>;
+}
+
+/**
+ * Makes a finished (or stopped) job run again after tasks were re-queued or added: running, no
+ * finish time, and no stop reason or tripped alert left over from the run before.
+ */
+export async function reopenJob(tx: Db, jobId: string, addedTasks: number): Promise<void> {
+  await tx`
+    update sluice.jobs set total_tasks = total_tasks + ${addedTasks}, status = 'running',
+      finished_at = null, updated_at = now(), status_reason = null, stopped_by = null,
+      alert_tripped_at = null
+    where id = ${jobId}`;
+}
+
+/** Locks the job row: whoever appends tasks holds it, so new sequence numbers never collide. */
+export async function lockJob(tx: Db, jobId: string): Promise<void> {
+  await tx`select id from sluice.jobs where id = ${jobId} for update`;
+}
+
+/** Remembers the module a job was run from, so commands given only its name can load it. */
+export async function setJobModule(sql: Sql, name: string, module: string): Promise<void> {
+  await sql`update sluice.jobs set module = ${module} where name = ${name}`;
 }

@@ -1,4 +1,4 @@
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { toJsonText } from './json.ts';
 
 /** Identifies one claim of a task: a write carrying an older epoch comes from a stale worker. */
@@ -8,10 +8,19 @@ export interface Claim {
   epoch: number;
 }
 
-/** Records a finished task and its report. Returns false when the claim is stale and the write was refused. */
-export async function completeTask(sql: Sql, claim: Claim, report: unknown): Promise<boolean> {
+/**
+ * Records a finished task and its report. Returns false when the claim is stale and the write was
+ * refused. `handedOnItems`: a pipeline stage moved its items to the next stage's task.
+ */
+export async function completeTask(
+  sql: Sql | TransactionSql,
+  claim: Claim,
+  report: unknown,
+  handedOnItems = false,
+): Promise<boolean> {
   const rows = await sql`
-    update sluice.tasks set status = 'done', report = ${toJsonText(report)}::text::jsonb, error = null,
+    update sluice.tasks set status = 'done', report = ${toJsonText(report)}::text::jsonb,
+      items = case when ${handedOnItems} then 0 else items end, error = null,
       error_stack = null, owner = null, lease_until = null, finished_at = now()
     where job_id = ${claim.jobId} and seq = ${claim.seq} and epoch = ${claim.epoch} and status = 'running'
     returning seq`;

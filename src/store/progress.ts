@@ -43,13 +43,16 @@ export async function countTasks(sql: Sql, jobId: string): Promise<JobCounts> {
 }
 
 /**
- * Whether any task of the job is pending or running. An idle worker pool asks this every poll,
- * so it stops at the first open task in the partial index instead of counting the whole job.
+ * Whether any task of the job is pending, running or waiting for its children, or the job's
+ * stream may still append some. An idle worker pool asks this every poll, so it stops at the
+ * first open task in the partial indexes instead of counting the whole job.
  */
 export async function hasOpenTasks(sql: Sql, jobId: string): Promise<boolean> {
   const [row] = await sql<{ open: boolean }[]>`
     select exists (select 1 from sluice.tasks
-                   where job_id = ${jobId} and status in ('pending', 'running')) as open`;
+                   where job_id = ${jobId} and status in ('pending', 'running'))
+      or exists (select 1 from sluice.tasks where job_id = ${jobId} and status = 'waiting')
+      or exists (select 1 from sluice.jobs where id = ${jobId} and open) as open`;
   return row?.open ?? false;
 }
 

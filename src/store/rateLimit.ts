@@ -9,6 +9,10 @@ import { epochNow, type Reserve } from '../limit/reserve.ts';
 const samplesKept = 16;
 const warmupSamples = 5;
 
+/** The database clock in epoch milliseconds, as the one-row source `c(now_ms)`. */
+const dbNowMs = (sql: Sql) =>
+  sql`(select extract(epoch from clock_timestamp())::float8 * 1000 as now_ms) c`;
+
 interface Sample {
   rttMs: number;
   offsetMs: number;
@@ -53,8 +57,7 @@ export function storeReserve(
   const warmUp = async () => {
     for (let i = 0; i < warmupSamples; i++) {
       const sent = now();
-      const [row] = await sql<{ nowMs: number }[]>`
-        select extract(epoch from clock_timestamp())::float8 * 1000 as "nowMs"`;
+      const [row] = await sql<{ nowMs: number }[]>`select now_ms as "nowMs" from ${dbNowMs(sql)}`;
       offset.record(sent, (row as { nowMs: number }).nowMs, now());
     }
   };
@@ -73,7 +76,7 @@ export function storeReserve(
     const [row] = await sql<{ startMs: number; serverMs: number }[]>`
       insert into sluice.rate_limits as r (job_id, name, tat_ms, updated_ms)
       select ${jobId}::bigint, ${limitName}::text, c.now_ms + ${spanMs}::float8, c.now_ms
-      from (select extract(epoch from clock_timestamp())::float8 * 1000 as now_ms) c
+      from ${dbNowMs(sql)}
       on conflict (job_id, name) do update
         set tat_ms = greatest(r.tat_ms + ${spanMs}::float8, excluded.tat_ms),
             updated_ms = excluded.updated_ms
@@ -100,7 +103,7 @@ export function storePause(
     await sql`
       insert into sluice.rate_limits as r (job_id, name, tat_ms, updated_ms)
       select ${jobId}::bigint, ${limitName}::text, c.now_ms + ${delayMs}::float8, c.now_ms
-      from (select extract(epoch from clock_timestamp())::float8 * 1000 as now_ms) c
+      from ${dbNowMs(sql)}
       on conflict (job_id, name) do update
         set tat_ms = greatest(r.tat_ms, excluded.tat_ms), updated_ms = excluded.updated_ms`;
   };

@@ -9,7 +9,9 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 test('two processes on one job share the work and never exceed the cap together', async () => {
-  const env = { JOB_NAME: 'capped', CAP: '3', ROWS: '300', ROWS_PER_RANGE: '10', SLEEP_MS: '120' };
+  // 60 ranges of 150 ms under a cap of 3 take ~3 s: long enough that the second process, however
+  // slowly it starts on a loaded machine, joins before the first has claimed everything.
+  const env = { JOB_NAME: 'capped', CAP: '3', ROWS: '600', ROWS_PER_RANGE: '10', SLEEP_MS: '150' };
   const args = ['run', 'test/fixtures/tracedJob.ts', '--database-url', db.url, '--json'];
   const first = spawnSluice(args, env);
   const second = spawnSluice(args, env);
@@ -30,11 +32,11 @@ test('two processes on one job share the work and never exceed the cap together'
 
   expect(a.code, a.stderr).toBe(0);
   expect(b.code, b.stderr).toBe(0);
-  expect(JSON.parse(a.stdout).result).toEqual({ total: 45150, n: 300 });
-  expect(JSON.parse(b.stdout).result).toEqual({ total: 45150, n: 300 });
+  expect(JSON.parse(a.stdout).result).toEqual({ total: 180300, n: 600 });
+  expect(JSON.parse(b.stdout).result).toEqual({ total: 180300, n: 600 });
 
   const attempts = await db.attempts();
-  expect(attempts.size).toBe(30);
+  expect(attempts.size).toBe(60);
   expect([...attempts.values()].every((n) => n === 1)).toBe(true);
   const [byProcess] = await db.sql`select count(distinct pid)::int as n from trace`;
   expect(byProcess?.n).toBe(2);

@@ -2,7 +2,7 @@ import { expect, test } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { createRateLimiter } from '../../src/limit/rateLimiter.ts';
 import type { RateLimitOptions } from '../../src/limit/types.ts';
-import { itemCost, type LimitOptions, validateLimits } from '../../src/limit/validate.ts';
+import { itemCosts, type LimitOptions, validateLimits } from '../../src/limit/validate.ts';
 
 const refusals: [LimitOptions, string][] = [
   [
@@ -67,12 +67,12 @@ test('good limits pass', () => {
 
 test('a cost function returning NaN or a negative number is refused naming rateLimit.cost', () => {
   const rateLimit = { perMinute: 1000, cost: (item: unknown) => item as number };
-  expect(itemCost(rateLimit, 12)).toBe(12);
-  expect(() => itemCost(rateLimit, Number.NaN)).toThrow(
+  expect(itemCosts(rateLimit)(12)).toBe(12);
+  expect(() => itemCosts(rateLimit)(Number.NaN)).toThrow(
     /^Expected `rateLimit.cost` to be a number >= 0/,
   );
-  expect(() => itemCost(rateLimit, -1)).toThrow(InputError);
-  expect(() => itemCost(rateLimit, 5000)).toThrow('at most the whole budget (1000)');
+  expect(() => itemCosts(rateLimit)(-1)).toThrow(InputError);
+  expect(() => itemCosts(rateLimit)(5000)).toThrow('at most the whole budget (1000)');
 });
 
 test('the limiter refuses bad options before it starts', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { PermanentError } from '../../src/errors.ts';
-import { sleepUnlessAborted } from '../../src/map/callWithPolicy.ts';
+import { sleepUnlessAborted } from '../../src/limit/pacing.ts';
 import { parallelMap } from '../../src/map/parallelMap.ts';
 import type { ParallelMapDeps } from '../../src/map/types.ts';
 import { flush } from './support.ts';

@@ -20,7 +20,13 @@ describe('defineJob', () => {
   test('fills in defaults', () => {
     const job = defineJob({ name: 'a', source, run: (n) => n });
     expect(job.maxParallelism).toBe(4);
-    expect(job.retry).toEqual({ attempts: 3, baseMs: 1000, maxMs: 30_000 });
+    expect(job.retry).toEqual({
+      attempts: 3,
+      backoff: 'exponential',
+      baseMs: 1000,
+      maxMs: 30_000,
+      jitter: 'equal',
+    });
   });
   test.each([
     [
@@ -76,7 +82,26 @@ test('the summary line has the seed’s five metrics', () => {
   expect(line).toBe('Batch complete: 950/1000 items, 50 failed (5.0%), 2.5s, 380 items/sec');
 });
 
-test('progress shows tasks, items, rate and ETA', () => {
+test('the summary line names failed tasks that hold no items (fan-out children)', () => {
+  const line = summaryLine({
+    job: 'j',
+    status: 'failed',
+    total: 40,
+    done: 40,
+    failed: 0,
+    tasks: { total: 180, done: 174, failed: 6 },
+    unit: 'items',
+    elapsedMs: 1000,
+    itemsPerSec: 40,
+    alreadyFinished: false,
+    result: undefined,
+  });
+  expect(line).toBe(
+    'Batch complete: 40/40 items, 0 failed (0.0%), 1.0s, 40 items/sec; 6 tasks failed',
+  );
+});
+
+test('progress shows tasks, processed, failed %, elapsed, rate and ETA', () => {
   const text = progressText(
     {
       totalTasks: 40,
@@ -92,7 +117,9 @@ test('progress shows tasks, items, rate and ETA', () => {
     'rows',
     'ranges',
   );
-  expect(text).toBe('10/40 ranges · 250,000/1,000,000 rows · 250,000 rows/s · ETA 3s · 20 running');
+  expect(text).toBe(
+    '10/40 ranges · 250,000/1,000,000 rows · 0 failed (0.0%) · 1s · 250,000 rows/s · ETA 3s · 20 running',
+  );
 });
 
 test('passwords in connection URLs are hidden', () => {

@@ -1,7 +1,7 @@
 import { InputError } from '../../errors.ts';
 import { loadJob } from '../../job/loadJob.ts';
 import { onePositional, parse } from '../args.ts';
-import { openDatabases } from '../databases.ts';
+import { databaseFlagSpecs, openDatabases } from '../databases.ts';
 import { exitCodes } from '../exitCodes.ts';
 import { checkWritable } from '../output.ts';
 import { follow } from './run.ts';
@@ -10,8 +10,7 @@ export const retryUsage =
   'sluice retry <job.ts> [--failed-only] [--out results.jsonl] [--database-url URL] [--state-url URL] [--json]';
 
 const flags = {
-  'database-url': { type: 'string' },
-  'state-url': { type: 'string' },
+  ...databaseFlagSpecs,
   json: { type: 'boolean' },
   'failed-only': { type: 'boolean' },
   out: { type: 'string' },

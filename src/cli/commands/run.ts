@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { InputError } from '../../errors.ts';
 import { loadJob } from '../../job/loadJob.ts';
 import type { Job } from '../../job/types.ts';
 import { Events } from '../../observe/events.ts';
@@ -8,26 +10,31 @@ import { smokeTest } from '../../run/smoke.ts';
 import { manifestLine, writeManifest } from '../../sink/jsonlManifest.ts';
 import type { Store } from '../../store/index.ts';
 import { onePositional, parse, wholeFlag } from '../args.ts';
-import { openDatabases } from '../databases.ts';
+import { databaseFlagSpecs, openDatabases } from '../databases.ts';
+import { executorFlagSpecs, withExecutorFlags } from '../executorFlags.ts';
 import { exitCodes } from '../exitCodes.ts';
-import { handleInterrupts } from '../interrupts.ts';
+import { defaultGraceSeconds, handleInterrupts } from '../interrupts.ts';
 import { withLimitFlags } from '../limitFlags.ts';
 import { checkWritable, printJson } from '../output.ts';
+import { stoppedExitCode, stoppedLine } from './control.ts';
 
 export const runUsage =
-  'sluice run <job.ts> [--database-url URL] [--state-url URL] [--max-parallelism N] [--concurrency N] [--rate-limit 900/s] [--pacing 500+250] [--out results.jsonl] [--rerun] [--smoke] [--json]';
+  'sluice run <job.ts> [--database-url URL] [--state-url URL] [--max-parallelism N] [--concurrency N] [--rate-limit 900/s] [--pacing 500+250] [--executor thread[:N]] [--parallelism N] [--func-ram-mb N] [--func-cpu N] [--out results.jsonl] [--rerun] [--resume] [--smoke] [--detach] [--grace SECONDS] [--json]';
 
 const flags = {
-  'database-url': { type: 'string' },
-  'state-url': { type: 'string' },
+  ...executorFlagSpecs,
+  ...databaseFlagSpecs,
   'max-parallelism': { type: 'string' },
   concurrency: { type: 'string' },
   'rate-limit': { type: 'string' },
   pacing: { type: 'string' },
   out: { type: 'string' },
   rerun: { type: 'boolean' },
+  resume: { type: 'boolean' },
   smoke: { type: 'boolean' },
   json: { type: 'boolean' },
+  detach: { type: 'boolean' },
+  grace: { type: 'string' },
 } as const;
 
 /** `sluice run <job.ts>`: plans or resumes the job and follows it to the end. */
@@ -36,21 +43,61 @@ export async function runCommand(argv: string[]): Promise<number> {
   const path = onePositional(positionals, 'the job module to run', runUsage);
   const maxParallelism = wholeFlag('max-parallelism', values['max-parallelism'], 1);
   const concurrency = wholeFlag('concurrency', values.concurrency, 1);
+  const grace = wholeFlag('grace', values.grace, 0);
+  if (values.detach && values.smoke) {
+    throw new InputError(`--detach and --smoke cannot be combined; usage: ${runUsage}`);
+  }
   if (values.out !== undefined) await checkWritable(values.out);
-  const job = withLimitFlags(await loadJob(path), values);
+  const job = withExecutorFlags(withLimitFlags(await loadJob(path), values), values);
   const dbs = await openDatabases(values);
   try {
     if (values.smoke) return await smoke(job, dbs.sourceUrl, values.json ?? false);
+    if (values.detach) {
+      return await detach(job, dbs.store, dbs.sourceUrl, { ...values, maxParallelism });
+    }
     return await follow(job, dbs.store, dbs.sourceUrl, {
       json: values.json ?? false,
       rerun: values.rerun ?? false,
+      resume: values.resume ?? false,
       out: values.out,
       maxParallelism,
       concurrency,
+      grace,
+      module: resolve(path),
     });
   } finally {
+    // Bookkeeping for `sluice dlq replay <job-name>`, once the job row exists; it must not hide
+    // the run's own error.
+    await dbs.store.setJobModule(job.name, resolve(path)).catch(() => {});
     await dbs.close();
   }
+}
+
+/** `--detach`: plans (or finds) the job, says how to follow it, and leaves the work to workers. */
+async function detach(
+  job: Job,
+  store: Store,
+  sourceUrl: string,
+  values: { rerun?: boolean; json?: boolean; maxParallelism?: number },
+): Promise<number> {
+  const summary = await runJob(job, {
+    sourceUrl,
+    store,
+    detach: true,
+    rerun: values.rerun ?? false,
+    maxParallelism: values.maxParallelism,
+  });
+  if (values.json) printJson(summary);
+  else if (summary.alreadyFinished) printSummary(summary, false);
+  else {
+    console.log(
+      `Job ${job.name} is planned: ${summary.tasks.total} tasks, ${summary.total} ${summary.unit}`,
+    );
+    console.log(
+      `Add workers with \`sluice worker <job.ts>\`, and follow it with \`sluice wait ${job.name}\``,
+    );
+  }
+  return summary.alreadyFinished ? exitCodeOf(summary) : exitCodes.ok;
 }
 
 async function smoke(job: Job, sourceUrl: string, json: boolean): Promise<number> {
@@ -74,8 +121,14 @@ export interface FollowOptions {
   /** Append to `out` even when the job is planned afresh (retries). */
   appendOut?: boolean;
   rerun?: boolean;
+  /** Resume the job first if it is paused. */
+  resume?: boolean;
   maxParallelism?: number;
   concurrency?: number;
+  /** Seconds running tasks get to finish after SIGINT/SIGTERM before they are aborted. */
+  grace?: number;
+  /** The job module's path, recorded as soon as the job is planned so `sluice worker --all` can load it. */
+  module?: string;
 }
 
 /** Runs the job with progress on stderr and the summary (or --json) on stdout. */
@@ -86,7 +139,11 @@ export async function follow(
   options: FollowOptions,
 ): Promise<number> {
   const events = new Events();
-  const interrupts = handleInterrupts(events);
+  const interrupts = handleInterrupts(events, options.grace ?? defaultGraceSeconds);
+  const { module } = options;
+  const stopRecording = module
+    ? events.on('job:planned', () => void store.setJobModule(job.name, module).catch(() => {}))
+    : undefined;
   const stopProgress = showProgress(events, {
     stream: process.stderr,
     live: process.stderr.isTTY === true && !options.json,
@@ -108,12 +165,14 @@ export async function follow(
       store,
       events,
       rerun: options.rerun,
+      resume: options.resume,
       maxParallelism: options.maxParallelism,
       concurrency: options.concurrency,
       stop: interrupts.stop,
       abort: interrupts.abort,
     });
   } finally {
+    stopRecording?.();
     stopProgress();
     stopStreaming?.();
     interrupts.dispose();
@@ -128,7 +187,9 @@ export function printSummary(summary: RunSummary, json: boolean): void {
     printJson(summary);
     return;
   }
-  if (summary.alreadyFinished) {
+  const stopped = stoppedLine(summary);
+  if (stopped) console.log(stopped);
+  else if (summary.alreadyFinished) {
     console.log(
       `Job ${summary.job} already finished (${summary.status}); run with --rerun to run it again`,
     );
@@ -139,7 +200,9 @@ export function printSummary(summary: RunSummary, json: boolean): void {
   console.log(summaryLine(summary));
 }
 
-function exitCodeOf(summary: RunSummary): number {
+export function exitCodeOf(summary: RunSummary): number {
+  const stopped = stoppedExitCode(summary);
+  if (stopped !== undefined) return stopped;
   if (summary.status === 'interrupted') return exitCodes.interrupted;
   return summary.status === 'failed' ? exitCodes.tasksFailed : exitCodes.ok;
 }

@@ -2,7 +2,7 @@ import { InputError } from '../../errors.ts';
 import { count } from '../../observe/format.ts';
 import type { JobRow, Store } from '../../store/index.ts';
 import { parse } from '../args.ts';
-import { openDatabases } from '../databases.ts';
+import { databaseFlagSpecs, openDatabases } from '../databases.ts';
 import { exitCodes } from '../exitCodes.ts';
 import { printJson } from '../output.ts';
 
@@ -10,8 +10,7 @@ export const statusUsage =
   'sluice status [job-name] [--database-url URL] [--state-url URL] [--json]';
 
 const flags = {
-  'database-url': { type: 'string' },
-  'state-url': { type: 'string' },
+  ...databaseFlagSpecs,
   json: { type: 'boolean' },
 } as const;
 
@@ -36,6 +35,9 @@ async function describe(store: Store, row: JobRow) {
   return {
     job: row.name,
     status: row.status,
+    /** Why it is paused, cancelled, or failed by its alert or deadline. */
+    reason: row.statusReason,
+    stoppedBy: row.stoppedBy,
     source: row.source,
     maxParallelism: row.maxParallelism,
     tasks: {
@@ -57,8 +59,10 @@ async function listAll(store: Store, json: boolean) {
   if (jobs.length === 0) return console.log('No jobs yet; start one with `sluice run <job.ts>`');
   for (const j of jobs) {
     console.log(
-      `${j.job.padEnd(24)} ${j.status.padEnd(8)} ${j.tasks.done}/${j.tasks.total} tasks` +
-        `  ${count(j.items.done)}/${count(j.items.total)} items  ${j.tasks.failed} failed  ${j.tasks.running} running`,
+      `${j.job.padEnd(24)} ${j.status.padEnd(9)} ${j.tasks.done}/${j.tasks.total} tasks` +
+        `  ${count(j.items.done)}/${count(j.items.total)} items, ${count(j.items.failed)} failed` +
+        `  ${j.tasks.failed} failed tasks  ${j.tasks.running} running` +
+        (j.reason ? `  (${j.reason})` : ''),
     );
   }
 }
@@ -73,7 +77,7 @@ async function showOne(store: Store, name: string, json: boolean) {
   };
   if (json) return printJson(detail);
   console.log(
-    `${detail.job}: ${detail.status}, source ${detail.source}, cap ${detail.maxParallelism}`,
+    `${detail.job}: ${detail.status}${detail.reason ? ` (${detail.reason})` : ''}, source ${detail.source}, cap ${detail.maxParallelism}`,
   );
   const t = detail.tasks;
   console.log(
@@ -89,4 +93,6 @@ async function showOne(store: Store, name: string, json: boolean) {
   }
   if (detail.tasks.failed > 0)
     console.log(`Re-run only the failed tasks with \`sluice retry <job.ts>\``);
+  if (detail.status === 'paused' || (detail.status === 'failed' && detail.stoppedBy))
+    console.log(`Resume it with \`sluice resume ${detail.job}\`, then \`sluice run <job.ts>\``);
 }

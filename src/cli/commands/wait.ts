@@ -1,0 +1,44 @@
+import { InputError } from '../../errors.ts';
+import { Events } from '../../observe/events.ts';
+import { showProgress } from '../../observe/progress.ts';
+import { watchJob } from '../../run/watchJob.ts';
+import { onePositional, parse } from '../args.ts';
+import { databaseFlagSpecs, openDatabases } from '../databases.ts';
+import { handleInterrupts } from '../interrupts.ts';
+import { exitCodeOf, printSummary } from './run.ts';
+
+export const waitUsage = 'sluice wait <job-name> [--database-url URL] [--state-url URL] [--json]';
+
+const flags = {
+  ...databaseFlagSpecs,
+  json: { type: 'boolean' },
+} as const;
+
+/**
+ * `sluice wait <job-name>`: follows a job that workers run, with the progress, summary and exit
+ * code of `sluice run`, and claims nothing. Ctrl-C stops watching; the job goes on.
+ */
+export async function waitCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, flags, waitUsage);
+  const name = onePositional(positionals, 'the name of the job to wait for', waitUsage);
+  const json = values.json ?? false;
+  const dbs = await openDatabases(values);
+  const events = new Events();
+  const interrupts = handleInterrupts(events, 0);
+  const stopProgress = showProgress(events, {
+    stream: process.stderr,
+    live: process.stderr.isTTY === true && !json,
+    taskNoun: 'tasks',
+  });
+  try {
+    const summary = await watchJob(name, { store: dbs.store, events, stop: interrupts.stop });
+    if (!summary) throw new InputError(`No job named \`${name}\`; \`sluice status\` lists them`);
+    stopProgress();
+    printSummary(summary, json);
+    return exitCodeOf(summary);
+  } finally {
+    stopProgress();
+    interrupts.dispose();
+    await dbs.close();
+  }
+}

@@ -1,0 +1,170 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InputError } from '../../errors.ts';
+import { loadJob } from '../../job/loadJob.ts';
+import type { Job } from '../../job/types.ts';
+import { Events } from '../../observe/events.ts';
+import { showProgress } from '../../observe/progress.ts';
+import { joinJob } from '../../run/joinJob.ts';
+import type { Store } from '../../store/index.ts';
+import { parse, wholeFlag } from '../args.ts';
+import { databaseFlagSpecs, openDatabases } from '../databases.ts';
+import { exitCodes } from '../exitCodes.ts';
+import { defaultGraceSeconds, handleInterrupts } from '../interrupts.ts';
+import { exitCodeOf, printSummary } from './run.ts';
+
+export const workerUsage =
+  'sluice worker <job.ts...> | --all [--exit-when-done] [--concurrency N] [--grace SECONDS] [--database-url URL] [--state-url URL] [--json]';
+
+const flags = {
+  ...databaseFlagSpecs,
+  concurrency: { type: 'string' },
+  grace: { type: 'string' },
+  'exit-when-done': { type: 'boolean' },
+  once: { type: 'boolean' },
+  all: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+/** How often `--all` looks for newly planned jobs. */
+const allPollMs = 1000;
+
+interface WorkerSettings {
+  store: Store;
+  sourceUrl: string;
+  concurrency?: number;
+  exitWhenDone: boolean;
+  json: boolean;
+  stop: AbortSignal;
+  abort: AbortSignal;
+  /** Fans an interrupt out to every job's progress output. */
+  interruptEvents: Events;
+}
+
+/**
+ * `sluice worker <job.ts...>`: a long-lived process that joins the named jobs whenever they are
+ * planned and unfinished, runs their tasks under their global caps alongside every other process,
+ * and waits for the next run when they finish. It never plans: `sluice run` (or `--detach`) does.
+ */
+export async function workerCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, flags, workerUsage);
+  if (positionals.length === 0 && !values.all) {
+    throw new InputError(`Missing the job module(s) to work on, or --all; usage: ${workerUsage}`);
+  }
+  if (positionals.length > 0 && values.all) {
+    throw new InputError(`Give job modules or --all, not both; usage: ${workerUsage}`);
+  }
+  const concurrency = wholeFlag('concurrency', values.concurrency, 1);
+  const grace = wholeFlag('grace', values.grace, 0) ?? defaultGraceSeconds;
+  const jobs = await Promise.all(positionals.map((path) => loadJob(path)));
+  const names = new Set<string>();
+  for (const job of jobs) {
+    if (names.has(job.name)) throw new InputError(`Job \`${job.name}\` is named twice`);
+    names.add(job.name);
+  }
+  const dbs = await openDatabases(values);
+  const interruptEvents = new Events();
+  const interrupts = handleInterrupts(interruptEvents, grace);
+  try {
+    const settings: WorkerSettings = {
+      store: dbs.store,
+      sourceUrl: dbs.sourceUrl,
+      concurrency,
+      exitWhenDone: (values['exit-when-done'] ?? false) || (values.once ?? false),
+      json: values.json ?? false,
+      stop: interrupts.stop,
+      abort: interrupts.abort,
+      interruptEvents,
+    };
+    const codes = values.all
+      ? await workOnAll(settings)
+      : await Promise.all(jobs.map((job) => workOn(job, settings)));
+    if (interrupts.stop.aborted) return exitCodes.interrupted;
+    return Math.max(exitCodes.ok, ...codes);
+  } finally {
+    interrupts.dispose();
+    await dbs.close();
+  }
+}
+
+/** Joins one job run after run, until stopped (or, with --exit-when-done, until it is finished). */
+async function workOn(job: Job, s: WorkerSettings): Promise<number> {
+  for (;;) {
+    const events = new Events();
+    const forward = s.interruptEvents.on('job:stopping', (e) => events.emit('job:stopping', e));
+    const stopProgress = showProgress(events, {
+      stream: process.stderr,
+      live: process.stderr.isTTY === true && !s.json,
+      taskNoun: job.source.taskNoun,
+    });
+    // A completion after the claim was lost (a partition, a pause past the lease) is refused by
+    // the store; say so, since the work it did is thrown away.
+    const stale = events.on('task:done', ({ seq, accepted }) => {
+      if (!accepted) {
+        process.stderr.write(
+          `sluice: ${job.name} task ${seq} finished after another worker took it over; its result was refused\n`,
+        );
+      }
+    });
+    let summary: Awaited<ReturnType<typeof joinJob>>;
+    try {
+      summary = await joinJob(job, {
+        sourceUrl: s.sourceUrl,
+        store: s.store,
+        events,
+        concurrency: s.concurrency,
+        stop: s.stop,
+        abort: s.abort,
+        acceptFinished: s.exitWhenDone,
+      });
+    } finally {
+      forward();
+      stale();
+      stopProgress();
+    }
+    if (!summary) return exitCodes.interrupted;
+    // A worker that found the job already finished has nothing of its own to report.
+    if (!summary.alreadyFinished || s.exitWhenDone) printSummary(summary, s.json);
+    const code = exitCodeOf(summary);
+    if (s.exitWhenDone || code === exitCodes.interrupted) return code;
+  }
+}
+
+/**
+ * `--all`: every unfinished job whose module `sluice run` recorded, as they appear. A module that
+ * will not load here (another path on this host, a syntax error) is reported once and skipped.
+ * With --exit-when-done it returns once no job is left unfinished.
+ */
+async function workOnAll(s: WorkerSettings): Promise<number[]> {
+  const working = new Map<string, Promise<number>>();
+  const codes: number[] = [];
+  const skipped = new Set<string>();
+  while (!s.stop.aborted) {
+    const unfinished = (await s.store.listJobs()).filter((row) => row.status === 'running');
+    for (const row of unfinished) {
+      if (working.has(row.name) || !row.module || skipped.has(row.module)) continue;
+      const job = await loadJob(row.module).catch((error: Error) => {
+        skipped.add(row.module as string);
+        process.stderr.write(`sluice: skipping job ${row.name}: ${error.message}\n`);
+      });
+      if (!job) continue;
+      if (job.name !== row.name) {
+        skipped.add(row.module);
+        process.stderr.write(
+          `sluice: skipping job ${row.name}: ${row.module} now defines ${job.name}\n`,
+        );
+        continue;
+      }
+      const run = workOn(job, s).then((code) => {
+        codes.push(code);
+        working.delete(row.name);
+        return code;
+      });
+      working.set(row.name, run);
+    }
+    const joinable = unfinished.filter((row) => row.module && !skipped.has(row.module));
+    if (s.exitWhenDone && working.size === 0 && joinable.length === 0) break;
+    await sleep(allPollMs, undefined, { signal: s.stop }).catch(() => {});
+  }
+  await Promise.all(working.values());
+  return codes;
+}

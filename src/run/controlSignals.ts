@@ -1,0 +1,147 @@
+import { SluiceError, toError } from '../errors.ts';
+import type { Events } from '../observe/events.ts';
+import type { JobState, Store } from '../store/index.ts';
+
+export interface ControlSignalOptions {
+  store: Store;
+  jobId: string;
+  jobName: string;
+  events: Events;
+  /** The caller's own signals (Ctrl-C); the returned ones fire on these too. */
+  stop: AbortSignal;
+  abort: AbortSignal;
+  /** When this run must end: ms after `runStartedAt`, or a Date. */
+  deadline?: number | Date;
+  /** When the run started, in epoch ms. */
+  runStartedAt: number;
+  /** The fallback poll when a notification is lost. Default 1000 ms. */
+  pollMs?: number;
+}
+
+/** What the worker pool obeys: stop claiming, and abort running tasks. */
+export interface ControlSignals {
+  /** Fires when the job is paused, cancelled or failed, or on the caller's stop. */
+  readonly stop: AbortSignal;
+  /** Fires when the job is cancelled or failed by its alert or deadline, or on the caller's abort. */
+  readonly abort: AbortSignal;
+  /** Reads the job's status now, after this process changed it itself. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The reason a running task of a stopped job is aborted with. */
+export class JobStoppedError extends SluiceError {
+  override name = 'JobStoppedError';
+}
+
+// setTimeout fires at once for delays past this (about 24.8 days).
+const longestTimer = 2 ** 31 - 1;
+
+/**
+ * Turns changes of the job's status, made by any process on any machine, into this process's
+ * stop and abort signals. A LISTEN on the jobs channel hears them at once; a poll each second is
+ * the fallback for a lost notification or a connection that cannot LISTEN. The job's deadline, if
+ * any, fails the job the same way, so every process stops.
+ */
+export async function watchJobControl(o: ControlSignalOptions): Promise<ControlSignals> {
+  const stop = new AbortController();
+  const abort = new AbortController();
+
+  const apply = (state: JobState | undefined) => {
+    if (!state || state.status === 'running' || state.status === 'done') return;
+    // A job that failed by itself (its tasks failed) has nothing left to stop.
+    if (state.status === 'failed' && !state.stoppedBy) return;
+    const reason = state.statusReason;
+    if (!stop.signal.aborted) {
+      o.events.emit('job:control', { job: o.jobName, status: state.status, reason });
+      stop.abort(new JobStoppedError(`Job ${o.jobName} is ${state.status}`));
+    }
+    if (state.status !== 'paused' && !abort.signal.aborted) {
+      abort.abort(new JobStoppedError(`Job ${o.jobName} is ${state.status}: ${reason ?? ''}`));
+    }
+  };
+
+  // One read at a time; a request during a read reads again after it, since that read may have
+  // started before the change committed.
+  let reading: Promise<void> | undefined;
+  let again = false;
+  const check = (): Promise<void> => {
+    if (reading) {
+      again = true;
+      return reading;
+    }
+    reading = (async () => {
+      do {
+        again = false;
+        try {
+          apply(await o.store.jobState(o.jobId));
+        } catch (error) {
+          process.emitWarning(`sluice: reading the job's status failed: ${toError(error).message}`);
+        }
+      } while (again);
+    })().finally(() => {
+      reading = undefined;
+    });
+    return reading;
+  };
+
+  let unlisten: (() => Promise<void>) | undefined;
+  try {
+    unlisten = await o.store.listenJobs((jobId) => {
+      if (jobId === o.jobId) void check();
+    });
+  } catch (error) {
+    process.emitWarning(
+      `sluice: cannot LISTEN for job changes (${toError(error).message}); polling each second`,
+    );
+  }
+  // The job may have changed before the LISTEN began.
+  void check();
+  const poll = setInterval(() => void check(), o.pollMs ?? 1000);
+  poll.unref();
+  const deadline = o.deadline === undefined ? undefined : watchDeadline(o, check);
+
+  return {
+    stop: AbortSignal.any([o.stop, stop.signal]),
+    abort: AbortSignal.any([o.abort, abort.signal]),
+    check,
+    close: async () => {
+      clearInterval(poll);
+      deadline?.cancel();
+      await reading;
+      await unlisten?.().catch(() => {});
+    },
+  };
+}
+
+/** Fails the job when its deadline passes; every process then stops through its status. */
+function watchDeadline(o: ControlSignalOptions, check: () => Promise<void>) {
+  const given = o.deadline as number | Date;
+  const at = typeof given === 'number' ? o.runStartedAt + given : given.getTime();
+  const shown = typeof given === 'number' ? `${given} ms` : given.toISOString();
+  let timer: NodeJS.Timeout | undefined;
+  const fire = async () => {
+    const left = at - Date.now();
+    if (left > 0) {
+      timer = setTimeout(fire, Math.min(left, longestTimer));
+      timer.unref();
+      return;
+    }
+    try {
+      await o.store.changeJobStatus(o.jobId, {
+        from: ['running'],
+        to: 'failed',
+        reason: `Job ${o.jobName} passed its deadline of ${shown}`,
+        by: 'deadline',
+      });
+    } catch (error) {
+      process.emitWarning(
+        `sluice: failing the job at its deadline failed: ${toError(error).message}`,
+      );
+    }
+    await check();
+  };
+  timer = setTimeout(fire, Math.max(0, Math.min(at - Date.now(), longestTimer)));
+  timer.unref();
+  return { cancel: () => clearTimeout(timer) };
+}

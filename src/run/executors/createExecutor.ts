@@ -1,0 +1,48 @@
+import { availableParallelism } from 'node:os';
+import { InputError } from '../../errors.ts';
+import { isTaskGraph } from '../../job/taskGraph.ts';
+import type { Job } from '../../job/types.ts';
+import { executorDefaults } from './options.ts';
+import { processPerTaskExecutor } from './processPerTask.ts';
+import type { RemoteWorkerOptions } from './remoteWorker.ts';
+import type { Executor } from './types.ts';
+import { workerPoolExecutor } from './workerPoolExecutor.ts';
+
+/**
+ * The executor for the job's mode, or undefined for `async` and `sequential`, which run tasks in
+ * this process. Thread and process workers connect to `sourceUrl` themselves.
+ */
+export function createExecutor(job: Job, sourceUrl: string): Executor | undefined {
+  const { mode, parallelism } = job.executor;
+  if (mode === 'async' || mode === 'sequential') return undefined;
+  // A graph step's function creates tasks through the store as it runs; that stays in process.
+  if (isTaskGraph(job)) {
+    throw new InputError(
+      `Executor mode \`${mode}\` runs a job's \`run\` or \`each\`; a job with \`stages\` or \`fanOut\` runs in mode \`async\``,
+    );
+  }
+  if (!job.modulePath) {
+    throw new InputError(
+      `Executor mode \`${mode}\` imports the job in its workers: load the job by path (loadJob) rather than passing the value`,
+    );
+  }
+  const perWorker = parallelism === 0 ? 1 : job.funcCpu;
+  // A function cannot cross to a worker; the worker takes the cost function from the module.
+  const { cost: _cost, ...rateLimit } = job.rateLimit ?? {};
+  const worker: RemoteWorkerOptions = {
+    kind: mode,
+    funcRamMb: job.funcRamMb,
+    graceMs: executorDefaults.graceMs,
+    init: {
+      type: 'init',
+      modulePath: job.modulePath,
+      sourceUrl,
+      slots: perWorker,
+      rateLimit: job.rateLimit ? rateLimit : undefined,
+      pacing: job.pacing,
+      hasAdaptive: job.adaptiveStart !== undefined,
+    },
+  };
+  if (parallelism === 0) return processPerTaskExecutor(worker);
+  return workerPoolExecutor(worker, parallelism ?? availableParallelism(), perWorker);
+}

@@ -1,0 +1,231 @@
+// The code a worker thread or child process runs (started through boot.mjs, which registers
+// tsx). It loads the job module by path, opens its own source connections, runs `setup` once per
+// slot, and runs the tasks it is sent. Store writes and limits stay with the coordinator: a
+// checkpoint, a permit or a log line is a message, answered when the coordinator has done it.
+import { isMainThread, parentPort } from 'node:worker_threads';
+import type { Sql } from 'postgres';
+import { SluiceError } from '../../errors.ts';
+import { loadJob } from '../../job/loadJob.ts';
+import type { Job, TaskContext } from '../../job/types.ts';
+import type { AdaptiveCap } from '../../limit/adaptive.ts';
+import { createPacer } from '../../limit/pacing.ts';
+import type { Permit } from '../../limit/types.ts';
+import { itemCosts } from '../../limit/validate.ts';
+import { openPool } from '../../store/connect.ts';
+import { pauseOnlyLimits, permitHandle } from '../jobLimits.ts';
+import { type ItemLimits, runItems } from '../runItems.ts';
+import { WorkerSlot } from '../workerSlot.ts';
+import {
+  type FromWorker,
+  fromWire,
+  type HostRequest,
+  type InitMessage,
+  type TaskMessage,
+  type ToWorker,
+  toWire,
+} from './protocol.ts';
+
+interface Loaded {
+  init: InitMessage;
+  job: Job;
+  sql: Sql;
+  free: WorkerSlot[];
+  slots: WorkerSlot[];
+}
+
+const send = (message: FromWorker) =>
+  isMainThread ? process.send?.(message) : parentPort?.postMessage(message);
+const lifetime = new AbortController();
+const running = new Map<number, AbortController>();
+const requests = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+let nextRequest = 0;
+let loaded: Promise<Loaded> | undefined;
+let stopping = false;
+/** Holds items after a 429 seen here or, relayed by the coordinator, in a sibling. */
+const pauses = pauseOnlyLimits();
+
+function onMessage(message: ToWorker): void {
+  switch (message.type) {
+    case 'init':
+      loaded = load(message);
+      loaded.then(
+        () => send({ type: 'ready' }),
+        (error) => send({ type: 'fatal', error: toWire(error) }),
+      );
+      return;
+    case 'task':
+      pauses.pauseAll(message.pausedUntil);
+      void runTask(message);
+      return;
+    case 'pause':
+      pauses.pauseAll(message.untilMs);
+      return;
+    case 'reply': {
+      const pending = requests.get(message.requestId);
+      requests.delete(message.requestId);
+      if (message.error) pending?.reject(fromWire(message.error));
+      else pending?.resolve(message.value);
+      return;
+    }
+    case 'abort':
+      running.get(message.taskId)?.abort(new SluiceError('The task was aborted by the run'));
+      return;
+    case 'stop':
+      stopping = true;
+      if (running.size === 0) void shutdown();
+  }
+}
+
+async function load(init: InitMessage): Promise<Loaded> {
+  const module = await loadJob(init.modulePath);
+  // Command-line overrides reach the worker with the init; the cost function stays the module's.
+  const rateLimit =
+    init.rateLimit && 'perMinute' in init.rateLimit
+      ? { ...init.rateLimit, cost: module.rateLimit?.cost }
+      : init.rateLimit;
+  const job = { ...module, rateLimit, pacing: init.pacing } as Job;
+  const sql = openPool(init.sourceUrl, { max: init.slots, purpose: `worker:${job.name}` });
+  const pacing = job.pacing;
+  const slots = Array.from(
+    { length: init.slots },
+    () => new WorkerSlot(sql, job, lifetime.signal, pacing ? createPacer(pacing) : undefined),
+  );
+  return { init, job, sql, slots, free: [...slots] };
+}
+
+async function runTask(message: TaskMessage): Promise<void> {
+  const { job, init, free } = await (loaded as Promise<Loaded>);
+  const slot = free.pop() as WorkerSlot;
+  const controller = new AbortController();
+  running.set(message.taskId, controller);
+  let input: unknown;
+  try {
+    const { sql, resource } = await slot.open();
+    input = job.source.load
+      ? await job.source.load(message.payload, { sql })
+      : job.source.input(message.payload);
+    const limits = remoteLimits(job, init, message.taskId);
+    const ctx: TaskContext = {
+      sql,
+      resource,
+      signal: controller.signal,
+      attempt: message.attempt,
+      index: message.index,
+      resumeFrom: message.resumeFrom,
+      log: {
+        info: (text) => send({ type: 'log', taskId: message.taskId, level: 'info', message: text }),
+        warn: (text) => send({ type: 'log', taskId: message.taskId, level: 'warn', message: text }),
+      },
+      checkpoint: async (cursor) => {
+        await request(message.taskId, { call: 'checkpoint', cursor }, controller.signal);
+      },
+      limit: permitHandle(limits, controller.signal),
+    };
+    const value = job.each
+      ? await runItems(job, input as unknown[], ctx, { ...itemLimits(limits), pacer: slot.pacer })
+      : await (job.run as NonNullable<Job['run']>)(input, ctx);
+    send({ type: 'result', taskId: message.taskId, value });
+  } catch (error) {
+    const loadedInput = job.source.load ? input : undefined;
+    try {
+      send({ type: 'error', taskId: message.taskId, error: toWire(error), input: loadedInput });
+    } catch {
+      send({ type: 'error', taskId: message.taskId, error: toWire(error) });
+    }
+  } finally {
+    running.delete(message.taskId);
+    free.push(slot);
+    if (stopping && running.size === 0) void shutdown();
+  }
+}
+
+/** The job's limits, held by the coordinator: each permit, pause and result is a message. */
+function remoteLimits(job: Job, init: InitMessage, taskId: number): ItemLimits {
+  const acquire = async (cost: number, signal: AbortSignal): Promise<Permit | undefined> => {
+    const granted = (await request(taskId, { call: 'acquire', cost }, signal)) as {
+      permitId: number;
+      cost: number;
+    } | null;
+    if (!granted) return undefined;
+    return {
+      cost: granted.cost,
+      settle: (actual) => send({ type: 'settle', taskId, permitId: granted.permitId, actual }),
+    };
+  };
+  const pauseAll = (untilMs: number) => {
+    pauses.pauseAll(untilMs);
+    send({ type: 'pause', taskId, untilMs });
+  };
+  const adaptive: AdaptiveCap = {
+    record: (signal) => send({ type: 'adaptive', taskId, ...signal }),
+    current: () => 0,
+  };
+  return {
+    limiter: init.rateLimit
+      ? {
+          acquire: async (cost = 1, signal) =>
+            (await acquire(cost, signal ?? lifetime.signal)) as Permit,
+          pauseUntil: pauseAll,
+          close() {},
+        }
+      : undefined,
+    adaptive: init.hasAdaptive ? adaptive : undefined,
+    acquire,
+    cost: itemCosts(job.rateLimit),
+    pauseAll,
+  };
+}
+
+/**
+ * The limits `each` runs under. Without a rate limiter an item takes no permit, only waits out a
+ * pause: that wait is local (pauses reach every worker as messages), not a round trip per item.
+ */
+function itemLimits(limits: ItemLimits): ItemLimits {
+  return limits.limiter ? limits : { ...limits, acquire: pauses.acquire };
+}
+
+function request(taskId: number, body: HostRequest, signal: AbortSignal): Promise<unknown> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  const requestId = ++nextRequest;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      requests.delete(requestId);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const settle = (fn: () => void) => {
+      signal.removeEventListener('abort', onAbort);
+      fn();
+    };
+    requests.set(requestId, {
+      resolve: (value) => settle(() => resolve(value)),
+      reject: (error) => settle(() => reject(error)),
+    });
+    send({ type: 'request', taskId, requestId, ...body });
+  });
+}
+
+/** After the poison pill and the last task: `teardown` per slot, the connections closed, exit. */
+async function shutdown(): Promise<void> {
+  const state = await loaded?.catch(() => undefined);
+  if (state) {
+    await Promise.all(state.slots.map((slot) => slot.close()));
+    await state.sql.end({ timeout: 5 });
+  }
+  // A job's timers or sockets must not keep the worker alive once its work is done.
+  process.exit(0);
+}
+
+if (isMainThread) {
+  process.on('message', onMessage);
+  // Ctrl-C on a terminal reaches the whole process group. The coordinator decides what a worker
+  // does then: finish its task and take the poison pill, or abort.
+  process.on('SIGINT', () => {});
+  // The coordinator died or let go: nobody can take a result any more.
+  process.on('disconnect', () => {
+    lifetime.abort(new SluiceError('The coordinator went away'));
+    process.exit(1);
+  });
+} else {
+  parentPort?.on('message', onMessage);
+}

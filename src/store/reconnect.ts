@@ -1,0 +1,31 @@
+// A pooled connection whose server session died (a partition, a restarted server) fails only the
+// first query sent on it; postgres.js opens a fresh connection for the next one.
+const connectionLost = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  '57P01', // admin_shutdown: the server ended this session
+  '08006', // connection_failure
+]);
+
+export function isConnectionLoss(error: unknown): boolean {
+  return connectionLost.has((error as { code?: string })?.code ?? '');
+}
+
+/**
+ * Runs a write again, up to twice more, when its connection turns out to be dead. Only for
+ * writes fenced by the claim's epoch: if an earlier try did land, the next is refused rather than
+ * applied twice. A worker back from a partition then learns that its late result was refused,
+ * instead of dying with the error of a connection it could not know was gone.
+ */
+export async function againIfDisconnected<T>(write: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (tries >= 3 || !isConnectionLoss(error)) throw error;
+    }
+  }
+}

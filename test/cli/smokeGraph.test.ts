@@ -1,0 +1,54 @@
+import postgres, { type Sql } from 'postgres';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { runSluice } from '../support/cli.ts';
+import { createTestDatabase } from '../support/db.ts';
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let sql: Sql;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  sql = postgres(db.url, { max: 1, onnotice: () => {} });
+});
+
+afterAll(async () => {
+  await sql.end();
+  await db.drop();
+});
+
+async function smoke(example: string) {
+  const run = await runSluice(['run', example, '--smoke', '--json', '--database-url', db.url]);
+  expect(run.code, run.stderr).toBe(0);
+  return JSON.parse(run.stdout) as { input: unknown; report: Record<string, unknown> };
+}
+
+async function jobsRecorded(): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select case when to_regclass('sluice.jobs') is null then 0
+      else (select count(*)::int from sluice.jobs) end as n`;
+  return row?.n ?? 0;
+}
+
+test('--smoke takes a pipeline batch through every stage and records no task', async () => {
+  const result = await smoke('examples/etl-pipeline.ts');
+  const { start, end } = result.input as { start: string; end: string };
+  const [truth] = await sql<{ facts: number; cents: number }[]>`
+    select count(*)::int as facts, sum(round(amount * 100))::float8 as cents from etl_orders
+    where id between ${start} and ${end} and status <> 'cancelled'`;
+  expect(result.report).toEqual(truth);
+  expect(await jobsRecorded()).toBe(0);
+});
+
+test('--smoke runs a fan-out parent, its children and its fan-in', async () => {
+  const result = await smoke('examples/fan-out.ts');
+  const [truth] = await sql<{ photos: number }[]>`
+    select count(*)::int as photos from album_photos where album = 1`;
+  expect(result.report).toMatchObject({ photos: truth?.photos });
+  expect(await jobsRecorded()).toBe(0);
+});
+
+test('--smoke shows a MapReduce task its keyed partials, not an empty object', async () => {
+  const result = await smoke('examples/word-count.ts');
+  expect(Object.keys(result.report).length).toBeGreaterThan(0);
+  expect(Object.values(result.report).every((n) => typeof n === 'number' && n > 0)).toBe(true);
+});

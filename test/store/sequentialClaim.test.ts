@@ -1,0 +1,131 @@
+import postgres, { type Sql } from 'postgres';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { Store } from '../../src/store/index.ts';
+import { createTestDatabase } from '../support/db.ts';
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let sql: Sql;
+const stores: Store[] = [];
+
+async function open(): Promise<Store> {
+  const store = await Store.open(db.url);
+  stores.push(store);
+  await store.join();
+  return store;
+}
+
+async function plan(store: Store, name: string, tasks: number, cap: number) {
+  const { job } = await store.findOrCreateJob(
+    { name, source: 'test', fingerprint: 'f', maxParallelism: cap, maxAttempts: 3 },
+    async function* () {
+      for (let i = 0; i < tasks; i++) yield { payload: { i }, items: 1 };
+    },
+  );
+  return job;
+}
+
+const inOneMinute = () => new Date(Date.now() + 60_000);
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  sql = postgres(db.url, { max: 2, onnotice: () => {} });
+});
+
+afterAll(async () => {
+  await Promise.all(stores.map((store) => store.close().catch(() => {})));
+  await sql.end();
+  await db.drop();
+});
+
+test('at a cap of 1, a task in retry backoff is waited for, not overtaken', async () => {
+  const store = await open();
+  const job = await plan(store, 'ordered', 5, 1);
+  const [first] = await store.claim(job.id, 5);
+  expect(first?.seq).toBe(0);
+  await store.complete({ jobId: job.id, seq: 0, epoch: first?.epoch ?? 0 }, 'ok');
+
+  const [second] = await store.claim(job.id, 5);
+  expect(second?.seq).toBe(1);
+  const claim = { jobId: job.id, seq: 1, epoch: second?.epoch ?? 0 };
+  await store.fail(claim, new Error('try again'), inOneMinute());
+
+  // Tasks 2..4 are runnable, but task 1 comes first.
+  expect(await store.claim(job.id, 5)).toEqual([]);
+  // The idle pool sleeps until task 1's backoff ends, not until the earliest runnable task.
+  const next = await store.nextRunnableAt(job.id);
+  expect(next?.getTime()).toBeGreaterThan(Date.now() + 50_000);
+
+  await sql`update sluice.tasks set run_after = now() where job_id = ${job.id} and seq = 1`;
+  const [retried] = await store.claim(job.id, 5);
+  expect(retried).toMatchObject({ seq: 1, attempts: 2 });
+});
+
+test('at a cap of 1, a row lock on the first task does not let SKIP LOCKED skip past it', async () => {
+  const store = await open();
+  const job = await plan(store, 'locked-first', 3, 1);
+  const locker = await sql.reserve();
+  try {
+    await locker`begin`;
+    await locker`select 1 from sluice.tasks where job_id = ${job.id} and seq = 0 for update`;
+    expect(await store.claim(job.id, 1)).toEqual([]);
+    await locker`rollback`;
+  } finally {
+    locker.release();
+  }
+  const [task] = await store.claim(job.id, 1);
+  expect(task?.seq).toBe(0);
+});
+
+test('a reclaimed orphan runs before any later task', async () => {
+  const doomed = await open();
+  const survivor = await open();
+  const job = await plan(survivor, 'orphan-first', 4, 1);
+  const [task] = await doomed.claim(job.id, 1);
+  expect(task?.seq).toBe(0);
+  expect(await survivor.claim(job.id, 1)).toEqual([]); // the cap of 1 is held by the orphan-to-be
+
+  await doomed.close(); // its advisory lock goes, as with a SIGKILL
+  expect(await survivor.reclaimOrphans(job.id)).toBe(1);
+  const [again] = await survivor.claim(job.id, 3);
+  expect(again).toMatchObject({ seq: 0, attempts: 2 });
+});
+
+test('above a cap of 1, a task in backoff is still skipped, as before', async () => {
+  const store = await open();
+  const job = await plan(store, 'unordered', 4, 2);
+  const [first] = await store.claim(job.id, 1);
+  await store.fail(
+    { jobId: job.id, seq: 0, epoch: first?.epoch ?? 0 },
+    new Error('x'),
+    inOneMinute(),
+  );
+  const claimed = await store.claim(job.id, 4);
+  expect(claimed.map((t) => t.seq)).toEqual([1, 2]);
+});
+
+test('a job that is not running hands out nothing', async () => {
+  const store = await open();
+  const job = await plan(store, 'not-running', 2, 1);
+  await sql`update sluice.jobs set status = 'done' where id = ${job.id}`;
+  expect(await store.claim(job.id, 1)).toEqual([]);
+});
+
+test('the ordered claim finds the first pending task through an index, past many done ones', async () => {
+  const store = await open();
+  const job = await plan(store, 'big-ordered', 20_000, 1);
+  await sql`update sluice.tasks set status = 'done' where job_id = ${job.id} and seq < ${19_980}`;
+  await sql`analyze sluice.tasks`;
+  const plans = await sql.unsafe(
+    `explain select t.seq, t.run_after from sluice.tasks t
+     where t.job_id = $1 and t.status = 'pending' order by t.seq limit 1`,
+    [job.id],
+  );
+  const text = plans.map((row) => row['QUERY PLAN']).join('\n');
+  expect(text).toMatch(/Index Scan using tasks_open|Index Only Scan using tasks_open/);
+  expect(text).not.toMatch(/Seq Scan/);
+  for (let i = 19_980; i < 20_000; i++) {
+    const [task] = await store.claim(job.id, 1);
+    expect(task?.seq).toBe(i);
+    await store.complete({ jobId: job.id, seq: i, epoch: task?.epoch ?? 0 }, null);
+  }
+});

@@ -1,0 +1,133 @@
+import postgres, { type Sql } from 'postgres';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { finished, runSluice, spawnSluice, waitFor } from '../support/cli.ts';
+import { createTestDatabase } from '../support/db.ts';
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let sql: Sql;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  sql = postgres(db.url, { max: 2, onnotice: () => {} });
+});
+
+afterAll(async () => {
+  await sql.end();
+  await db.drop();
+});
+
+const args = () => ['run', 'test/fixtures/microBatchJob.ts', '--database-url', db.url, '--json'];
+
+/** The batches appended for a job: their item numbers and the time span they were produced in. */
+async function batches(job: string) {
+  return sql<{ seq: number; ns: number[]; spanMs: number }[]>`
+    select t.seq, array_agg((x->>'n')::int order by ord) as ns,
+      (max((x->>'at')::float8) - min((x->>'at')::float8))::float8 as "spanMs"
+    from sluice.tasks t join sluice.jobs j on j.id = t.job_id,
+      jsonb_array_elements(t.payload) with ordinality as e(x, ord)
+    where j.name = ${job} group by t.seq order by t.seq`;
+}
+
+/** Item numbers with a successful outcome, once per outcome. */
+async function succeeded(job: string): Promise<number[]> {
+  const rows = await sql<{ n: number }[]>`
+    select (o.item->>'n')::int as n from sluice.outcomes o join sluice.jobs j on j.id = o.job_id
+    where j.name = ${job} and o.ok order by 1`;
+  return rows.map((r) => r.n);
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+test('a fast stream closes batches at maxItems; every item is processed once', async () => {
+  const env = { JOB_NAME: 'fast', N: '500', MAX_ITEMS: '50', MAX_WAIT_MS: '500' };
+  const run = await runSluice(args(), env);
+  expect(run.code, run.stderr).toBe(0);
+  const summary = JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
+  expect(summary).toMatchObject({ status: 'done', total: 500, done: 500, failed: 0 });
+  const appended = await batches('fast');
+  expect(appended.map((b) => b.ns.length)).toEqual(Array(10).fill(50));
+  expect(appended.flatMap((b) => b.ns)).toEqual(range(500));
+  expect(await succeeded('fast')).toEqual(range(500));
+});
+
+test('a slow stream closes batches maxWaitMs after their first item', async () => {
+  // One item every 10 ms, windows of 50 ms, room for 1000: only the window can close a batch.
+  const env = {
+    JOB_NAME: 'slow',
+    N: '80',
+    INTERVAL_MS: '10',
+    MAX_ITEMS: '1000',
+    MAX_WAIT_MS: '50',
+  };
+  const run = await runSluice(args(), env);
+  expect(run.code, run.stderr).toBe(0);
+  const appended = await batches('slow');
+  expect(appended.flatMap((b) => b.ns)).toEqual(range(80));
+  // 80 items over at least 800 ms: at least 800 / (50 + slack) windows.
+  expect(appended.length).toBeGreaterThanOrEqual(8);
+  // Produced within the window; slack for timers and for an item produced while the last batch
+  // was being appended, on a busy machine.
+  for (const b of appended) expect(b.spanMs).toBeLessThanOrEqual(50 + 100);
+  expect(await succeeded('slow')).toEqual(range(80));
+});
+
+test('SIGKILL mid-stream, then run again: the stream resumes after the last appended batch', async () => {
+  await sql`drop table if exists seen`;
+  const env = {
+    JOB_NAME: 'killed',
+    N: '300',
+    INTERVAL_MS: '10',
+    MAX_ITEMS: '20',
+    MAX_WAIT_MS: '100',
+  };
+  const victim = spawnSluice(args(), env);
+  const victimDone = finished(victim);
+  await waitFor(async () => {
+    const [row] = await sql<{ n: number }[]>`
+      select count(*)::int as n from seen`.catch(() => [{ n: 0 }]);
+    return (row?.n ?? 0) >= 60;
+  });
+  victim.kill('SIGKILL');
+  expect((await victimDone).signal).toBe('SIGKILL');
+  const [job] = await sql<{ open: boolean; position: string }[]>`
+    select open, feed_position as position from sluice.jobs where name = 'killed'`;
+  expect(job?.open).toBe(true);
+  expect(Number(job?.position)).toBeLessThan(300);
+
+  const rerun = await runSluice(args(), env);
+  expect(rerun.code, rerun.stderr).toBe(0);
+  const summary = JSON.parse(rerun.stdout.trim().split('\n').at(-1) as string);
+  expect(summary).toMatchObject({ status: 'done', total: 300, done: 300, failed: 0 });
+  // Every item was appended exactly once, and has exactly one outcome.
+  expect((await batches('killed')).flatMap((b) => b.ns)).toEqual(range(300));
+  expect(await succeeded('killed')).toEqual(range(300));
+  const [seen] = await sql<{ n: number }[]>`select count(distinct n)::int as n from seen`;
+  expect(seen?.n).toBe(300);
+});
+
+test('two processes on one stream: one reads it, both work, nothing is read twice', async () => {
+  const env = {
+    JOB_NAME: 'shared',
+    N: '200',
+    INTERVAL_MS: '5',
+    MAX_ITEMS: '10',
+    MAX_WAIT_MS: '100',
+    ITEM_MS: '5',
+  };
+  const [a, b] = await Promise.all([runSluice(args(), env), runSluice(args(), env)]);
+  expect(a.code, a.stderr).toBe(0);
+  expect(b.code, b.stderr).toBe(0);
+  expect((await batches('shared')).flatMap((batch) => batch.ns)).toEqual(range(200));
+  expect(await succeeded('shared')).toEqual(range(200));
+});
+
+test('a window below 1 ms is refused before anything is written', async () => {
+  await sql`drop schema if exists sluice cascade`;
+  const run = await runSluice(args(), { JOB_NAME: 'bad', MAX_WAIT_MS: '0' });
+  expect(run.code, run.stderr).toBe(2);
+  expect(run.stderr.trim()).toBe(
+    'sluice: Expected `maxWaitMs` to be a whole number >= 1, got `0` (number)',
+  );
+  const [found] = await sql`select to_regclass('sluice.jobs') as t`;
+  expect(found?.t).toBeNull();
+});
