@@ -5,13 +5,23 @@ import { describeValue, InputError, SluiceError, toError } from '../errors.ts';
 import { isJob } from './defineJob.ts';
 import type { Job } from './types.ts';
 
+type Importer = () => Promise<{ default?: unknown }>;
+/** Job modules built into a worker's bundle, imported from there rather than from their files. */
+const preloaded = new Map<string, Importer>();
+
+/** A worker's bundle hands loadJob the job module it carries (see executors/workerBundle.ts). */
+export function preloadJob(path: string, importer: Importer): void {
+  preloaded.set(resolve(path), importer);
+}
+
 /** Imports a job module by path (TypeScript included) and returns its default-exported job. */
 export async function loadJob(path: string): Promise<Job> {
   const file = resolve(path);
   if (!(await isFile(file))) throw new InputError(`Cannot find job module \`${path}\``);
   let module: { default?: unknown };
   try {
-    module = await import(pathToFileURL(file).href);
+    const bundled = preloaded.get(file);
+    module = await (bundled ? bundled() : import(pathToFileURL(file).href));
   } catch (error) {
     if (error instanceof SluiceError) throw error;
     const thrown = toError(error);

@@ -6,6 +6,7 @@ import { executorDefaults } from './options.ts';
 import { processPerTaskExecutor } from './processPerTask.ts';
 import type { RemoteWorkerOptions } from './remoteWorker.ts';
 import type { Executor } from './types.ts';
+import { bootFor, type WorkerBoot } from './workerBundle.ts';
 import { workerPoolExecutor } from './workerPoolExecutor.ts';
 
 /**
@@ -26,6 +27,8 @@ export function createExecutor(job: Job, sourceUrl: string): Executor | undefine
       `Executor mode \`${mode}\` imports the job in its workers: load the job by path (loadJob) rather than passing the value`,
     );
   }
+  const modulePath = job.modulePath;
+  let built: Promise<WorkerBoot> | undefined;
   const perWorker = parallelism === 0 ? 1 : job.funcCpu;
   // A function cannot cross to a worker; the worker takes the cost function from the module.
   const { cost: _cost, ...rateLimit } = job.rateLimit ?? {};
@@ -33,9 +36,14 @@ export function createExecutor(job: Job, sourceUrl: string): Executor | undefine
     kind: mode,
     funcRamMb: job.funcRamMb,
     graceMs: executorDefaults.graceMs,
+    // Built when the first worker starts, for every worker of the run.
+    boot: () => {
+      built ??= bootFor(modulePath);
+      return built;
+    },
     init: {
       type: 'init',
-      modulePath: job.modulePath,
+      modulePath,
       sourceUrl,
       slots: perWorker,
       rateLimit: job.rateLimit ? rateLimit : undefined,
@@ -43,6 +51,22 @@ export function createExecutor(job: Job, sourceUrl: string): Executor | undefine
       hasAdaptive: job.adaptiveStart !== undefined,
     },
   };
-  if (parallelism === 0) return processPerTaskExecutor(worker);
-  return workerPoolExecutor(worker, parallelism ?? availableParallelism(), perWorker);
+  const executor =
+    parallelism === 0
+      ? processPerTaskExecutor(worker)
+      : workerPoolExecutor(worker, parallelism ?? availableParallelism(), perWorker);
+  return removingBootOnClose(executor, () => built);
+}
+
+/** Once the workers are gone, so is the file they started from. */
+function removingBootOnClose(
+  executor: Executor,
+  built: () => Promise<WorkerBoot> | undefined,
+): Executor {
+  const close = executor.close.bind(executor);
+  executor.close = async () => {
+    await close();
+    await (await built())?.dispose();
+  };
+  return executor;
 }

@@ -1,10 +1,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SluiceError } from '../../errors.ts';
 import type { Permit } from '../../limit/types.ts';
 import { type FromWorker, fromWire, type InitMessage, type ToWorker, toWire } from './protocol.ts';
 import type { TaskCall } from './types.ts';
+import type { WorkerBoot } from './workerBundle.ts';
 
 export type WorkerKind = 'thread' | 'process';
 
@@ -19,6 +19,8 @@ export interface RemoteWorkerOptions {
   onPause?(untilMs: number): void;
   /** The latest pause the executor knows of, sent with each task. */
   pausedUntil?(): number;
+  /** The file workers start from, built once for all of them (workerBundle.ts). */
+  boot(): Promise<WorkerBoot>;
 }
 
 interface Running {
@@ -28,9 +30,6 @@ interface Running {
   permits: Map<number, Permit>;
   dispose(): void;
 }
-
-// boot.mjs registers tsx, so job modules and this package's own TypeScript load in the worker.
-const boot = fileURLToPath(new URL('./boot.mjs', import.meta.url));
 
 /** The coordinator's side of one worker thread or child process. */
 export class RemoteWorker {
@@ -49,12 +48,15 @@ export class RemoteWorker {
 
   /** Starts a worker and waits until it has loaded the job module. */
   static async start(options: RemoteWorkerOptions): Promise<RemoteWorker> {
-    const worker = new RemoteWorker(options);
+    const worker = new RemoteWorker(options, await options.boot());
     await worker.ready;
     return worker;
   }
 
-  private constructor(private readonly o: RemoteWorkerOptions) {
+  private constructor(
+    private readonly o: RemoteWorkerOptions,
+    boot: WorkerBoot,
+  ) {
     this.ready = new Promise((resolve, reject) => {
       this.markReady = resolve;
       this.failStart = reject;
@@ -66,7 +68,8 @@ export class RemoteWorker {
     const limit = o.funcRamMb;
     if (o.kind === 'thread') {
       let failure: Error | undefined;
-      const thread = new Worker(boot, {
+      const thread = new Worker(boot.file, {
+        argv: boot.args,
         resourceLimits: limit ? { maxOldGenerationSizeMb: limit } : undefined,
       });
       thread.on('message', (message: FromWorker) => this.onMessage(message));
@@ -81,7 +84,7 @@ export class RemoteWorker {
       );
       this.thread = thread;
     } else {
-      const child = fork(boot, [], {
+      const child = fork(boot.file, boot.args, {
         execArgv: limit ? [`--max-old-space-size=${limit}`] : [],
         serialization: 'advanced',
         stdio: ['ignore', 'inherit', 'pipe', 'ipc'],

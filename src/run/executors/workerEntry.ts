@@ -1,6 +1,6 @@
-// The code a worker thread or child process runs (started through boot.mjs, which registers
-// tsx). It loads the job module by path, opens its own source connections, runs `setup` once per
-// slot, and runs the tasks it is sent. Store writes and limits stay with the coordinator: a
+// The code a worker thread or child process runs (bundled with the job by workerBundle.ts, or
+// through boot.mjs, which registers tsx). It loads the job module by path, opens its own source
+// connections, runs `setup` once per slot, and runs the tasks it is sent. Store writes and limits stay with the coordinator: a
 // checkpoint, a permit or a log line is a message, answered when the coordinator has done it.
 import { isMainThread, parentPort } from 'node:worker_threads';
 import type { Sql } from 'postgres';
