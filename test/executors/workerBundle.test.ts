@@ -43,10 +43,12 @@ for (const executor of ['thread:2', 'process:2', 'process:0']) {
   });
 }
 
-test('a module the bundler cannot follow falls back to tsx and runs the same', async () => {
-  const result = await run('test/fixtures/unbundledJob.ts', 'process:2', 'unbundled');
-  expect(result.sum).toBe(820);
-  expect(result.boots).toEqual(['boot.mjs']);
-  expect(result.moduleFiles).toEqual(['bundledJob.ts']);
-  expect(result.siblings).toEqual([sibling]);
-});
+for (const fixture of ['unbundledJob', 'computedImportJob']) {
+  test(`${fixture}: a module the bundler cannot follow falls back to tsx and runs the same`, async () => {
+    const result = await run(`test/fixtures/${fixture}.ts`, 'process:2', fixture);
+    expect(result.sum).toBe(820);
+    expect(result.boots).toEqual(['boot.mjs']);
+    expect(result.moduleFiles).toEqual(['bundledJob.ts']);
+    expect(result.siblings).toEqual([sibling]);
+  });
+}

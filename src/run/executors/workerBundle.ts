@@ -4,7 +4,7 @@
 // its pool. Packages stay outside the file, imported from where the job would import them.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, extname, join } from 'node:path';
+import { dirname, extname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Loader, type Plugin } from 'esbuild';
 
@@ -17,6 +17,8 @@ export interface WorkerBoot {
 
 const source = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 const sluiceIndex = source('../../index.ts');
+// sluice's own imports of computed paths take absolute URLs (loadJob), which work from anywhere.
+const sluiceSource = dirname(sluiceIndex) + sep;
 const loadJobFile = source('../../job/loadJob.ts');
 const workerEntry = source('./workerEntry.ts');
 const bundleBoot = source('./bundleBoot.mjs');
@@ -24,13 +26,16 @@ const bundleBoot = source('./bundleBoot.mjs');
 const tsxBoot: WorkerBoot = { file: source('./boot.mjs'), args: [], dispose: async () => {} };
 
 /**
- * Builds the worker file for `modulePath`. Anything the bundler cannot follow (say a relative
- * import that only a branch never taken would load) falls back to tsx, which behaves as Node does.
+ * Builds the worker file for `modulePath`. Anything the bundler cannot follow (a relative import
+ * that only a branch never taken would load, an `import(path)` of a computed path) falls back to
+ * tsx, which resolves as Node does from each file's own folder.
  */
 export async function bootFor(modulePath: string): Promise<WorkerBoot> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-worker-'));
   const dispose = () => rm(dir, { recursive: true, force: true });
   const outfile = join(dir, 'worker.mjs');
+  // Set when a file does what only its own location can answer: import a computed path.
+  const located: string[] = [];
   try {
     await build({
       stdin: { contents: entryCode(modulePath), resolveDir: dirname(modulePath), loader: 'js' },
@@ -42,8 +47,9 @@ export async function bootFor(modulePath: string): Promise<WorkerBoot> {
       // Stack traces point at the job's own lines (bundleBoot.mjs turns source maps on).
       sourcemap: 'inline',
       logLevel: 'silent',
-      plugins: [sourceFiles],
+      plugins: [sourceFiles(located)],
     });
+    if (located.length > 0) throw new Error(`${located[0]} imports a computed path`);
     return { file: bundleBoot, args: [pathToFileURL(outfile).href], dispose };
   } catch {
     await dispose();
@@ -75,33 +81,48 @@ const loaders: Record<string, Loader> = {
   '.jsx': 'jsx',
 };
 
-const sourceFiles: Plugin = {
-  name: 'sluice-worker-sources',
-  setup(bundler) {
-    // One copy of sluice, the one this code belongs to, whatever the job's folder resolves.
-    bundler.onResolve({ filter: /^sluice$/ }, () => ({ path: sluiceIndex }));
-    // Packages are imported at run time by absolute path, as the job's folder resolves them; one
-    // the bundler cannot find is left for Node, which fails only if the import runs.
-    bundler.onResolve({ filter: /^[^./]/ }, async (args) => {
-      if (args.path.startsWith('node:') || args.pluginData === 'resolving') return undefined;
-      const found = await bundler.resolve(args.path, {
-        kind: args.kind,
-        resolveDir: args.resolveDir,
-        importer: args.importer,
-        pluginData: 'resolving',
+const inNodeModules = (path: string) => path.split(sep).includes('node_modules');
+// `import(x)`, `require(x)` or `import.meta.resolve` of anything but a literal resolves from the
+// file's folder at run time, which a bundle no longer has.
+const computedImport = /\b(?:import|require)\s*\(\s*(?!['"`)])|\bimport\.meta\.resolve\b/;
+
+function sourceFiles(located: string[]): Plugin {
+  return {
+    name: 'sluice-worker-sources',
+    setup(bundler) {
+      // One copy of sluice, the one this code belongs to, whatever the job's folder resolves.
+      bundler.onResolve({ filter: /^sluice$/ }, () => ({ path: sluiceIndex }));
+      // Packages are imported at run time by absolute path, as the job's folder resolves them; one
+      // the bundler cannot find is left for Node, which fails only if the import runs. A bare name
+      // that resolves to the project's own source (a tsconfig path) or to TypeScript is bundled.
+      bundler.onResolve({ filter: /^[^./]/ }, async (args) => {
+        if (args.path.startsWith('node:') || args.pluginData === 'resolving') return undefined;
+        const found = await bundler.resolve(args.path, {
+          kind: args.kind,
+          resolveDir: args.resolveDir,
+          importer: args.importer,
+          pluginData: 'resolving',
+        });
+        if (found.errors.length > 0 || !found.path) return { path: args.path, external: true };
+        if (found.external) return { path: args.path, external: true };
+        if (!inNodeModules(found.path) || loaders[extname(found.path)] === 'ts') {
+          return { path: found.path };
+        }
+        return { path: pathToFileURL(found.path).href, external: true };
       });
-      if (found.errors.length > 0 || !found.path) return { path: args.path, external: true };
-      return { path: found.external ? args.path : pathToFileURL(found.path).href, external: true };
-    });
-    // Each file keeps its own import.meta: a job that reads a file next to itself still finds it.
-    bundler.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
-      const loader = loaders[extname(args.path)];
-      if (!loader) return undefined;
-      const text = await readFile(args.path, 'utf8');
-      return { contents: withOwnImportMeta(text, args.path), loader };
-    });
-  },
-};
+      // Each file keeps its own import.meta: a job that reads a file next to itself still finds it.
+      bundler.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
+        const loader = loaders[extname(args.path)];
+        if (!loader) return undefined;
+        const text = await readFile(args.path, 'utf8');
+        const ours = args.path.startsWith(sluiceSource);
+        if (!ours && !inNodeModules(args.path) && computedImport.test(text))
+          located.push(args.path);
+        return { contents: withOwnImportMeta(text, args.path), loader };
+      });
+    },
+  };
+}
 
 function withOwnImportMeta(text: string, path: string): string {
   const values: Record<string, string> = {
