@@ -27,8 +27,7 @@ export async function watchJob(
   const started = performance.now();
   let row = await store.findJob(name);
   if (!row) return undefined;
-  // The store knows the source only by its description; the unit follows from the planner.
-  const job = { name, source: { unit: row.source.startsWith('tableRanges(') ? 'rows' : 'items' } };
+  const job = { name, source: { unit: row.unit } };
   const doneBefore = (await store.counts(row.id)).done.items;
   const alreadyFinished = row.status !== 'running';
   const progress = alreadyFinished

@@ -16,6 +16,8 @@ export interface JobRow {
   statusReason: string | null;
   stoppedBy: StoppedBy | null;
   source: string;
+  /** What its items are called: `rows` or `items`, from the source. */
+  unit: string;
   fingerprint: string;
   maxParallelism: number;
   maxAttempts: number;
@@ -29,7 +31,7 @@ export interface JobRow {
 }
 
 const jobColumns = (sql: Db) => sql`
-  id::text, name, status, status_reason as "statusReason", stopped_by as "stoppedBy", source, fingerprint, max_parallelism as "maxParallelism",
+  id::text, name, status, status_reason as "statusReason", stopped_by as "stoppedBy", source, unit, fingerprint, max_parallelism as "maxParallelism",
   max_attempts as "maxAttempts", total_tasks as "totalTasks", total_items::float8 as "totalItems",
   result, created_at as "createdAt", finished_at as "finishedAt", module`;
 
@@ -49,6 +51,8 @@ export async function listJobs(sql: Sql): Promise<JobRow[]> {
 export interface NewJob {
   name: string;
   source: string;
+  /** Default `items`. */
+  unit?: string;
   fingerprint: string;
   maxParallelism: number;
   maxAttempts: number;
@@ -78,8 +82,8 @@ export async function findOrCreateJob(
     const existing = await findJob(tx, job.name);
     if (existing) return { job: existing, created: false };
     const [created] = await tx<{ id: string }[]>`
-      insert into sluice.jobs (name, status, source, fingerprint, max_parallelism, max_attempts, open)
-      values (${job.name}, 'running', ${job.source}, ${job.fingerprint}, ${job.maxParallelism}, ${job.maxAttempts}, ${job.open ?? false})
+      insert into sluice.jobs (name, status, source, unit, fingerprint, max_parallelism, max_attempts, open)
+      values (${job.name}, 'running', ${job.source}, ${job.unit ?? 'items'}, ${job.fingerprint}, ${job.maxParallelism}, ${job.maxAttempts}, ${job.open ?? false})
       returning id::text`;
     const jobId = (created as { id: string }).id;
     let seq = 0;

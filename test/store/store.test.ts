@@ -128,3 +128,15 @@ test('claims and the cap use the index, not a scan of all tasks', async () => {
   expect(text).toMatch(/Index Scan|Index Only Scan/);
   expect(text).not.toMatch(/Seq Scan/);
 });
+
+test("a job keeps its source's unit, for processes that follow it without the module", async () => {
+  const store = await open();
+  const tasks = async function* () {
+    yield { payload: {}, items: 1 };
+  };
+  const common = { source: 'cursor(t.id)', fingerprint: 'f', maxParallelism: 1, maxAttempts: 1 };
+  await store.findOrCreateJob({ ...common, name: 'unit-rows', unit: 'rows' }, tasks);
+  await store.findOrCreateJob({ ...common, name: 'unit-default' }, tasks);
+  expect((await store.findJob('unit-rows'))?.unit).toBe('rows');
+  expect((await store.findJob('unit-default'))?.unit).toBe('items');
+});
