@@ -66,7 +66,10 @@ export async function executeTask(
     if (executor && room) {
       // A thread or process worker runs the job's function; checkpoints, logs and permits come
       // back here as messages.
-      const call: TaskCall = { payload: task.payload, input, ctx: host, limits: r.limits };
+      const call: TaskCall = {
+        ...{ payload: task.payload, input, ctx: host, limits: r.limits },
+        maxParallelism: job.maxParallelism,
+      };
       report = await abortable(executor.run(call, room), abort).finally(() => {
         input = call.input;
       });

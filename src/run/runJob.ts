@@ -90,6 +90,7 @@ export async function runJob<Input, Report, Result, Resource>(
             {
               name: job.name,
               source: job.source.describe,
+              unit: job.source.unit,
               fingerprint: job.source.fingerprint,
               maxParallelism: cap,
               maxAttempts: job.retry.attempts,
@@ -100,9 +101,11 @@ export async function runJob<Input, Report, Result, Resource>(
           );
     // A joining worker keeps the cap the coordinator set (say with --max-parallelism) unless it
     // was given one itself.
-    if (!created && (!options.join || options.maxParallelism !== undefined)) {
+    const keepsStoredCap = options.join && options.maxParallelism === undefined;
+    if (!created && !keepsStoredCap) {
       await store.updateJobLimits(row.id, cap, job.retry.attempts);
     }
+    const workingCap = keepsStoredCap ? row.maxParallelism : cap;
     events.emit('job:planned', {
       job: job.name,
       created,
@@ -128,7 +131,8 @@ export async function runJob<Input, Report, Result, Resource>(
       appended: () => pool.wake(),
     });
     const pool = new WorkerPool({
-      job,
+      // At the cap this run works under, which decides whether items are checkpointed one by one.
+      job: { ...job, maxParallelism: workingCap },
       jobId: row.id,
       store,
       events,

@@ -55,34 +55,56 @@ test('a chunk waiting out its retry backoff is not overtaken by the next chunk',
   expect(chunk?.attempts).toBe(3);
 });
 
-test('SIGKILL mid-chunk, then rerun: it resumes at the next item, in order, none run twice but the one in flight', async () => {
-  const env = { JOB_NAME: 'seq-killed', CHUNK: '50', SLEEP_MS: '5' };
-  const args = ['run', job, '--database-url', db.url, '--json'];
-  const victim = spawnSluice(args, env);
-  const victimDone = finished(victim);
-  await waitFor(async () => {
-    const [row] = await sql`select count(*)::int as n from applied`.catch(() => [{ n: 0 }]);
-    return (row?.n ?? 0) >= 120;
-  });
-  victim.kill('SIGKILL');
-  expect((await victimDone).signal).toBe('SIGKILL');
-  const beforeRerun = (await appliedOrder()).length;
-  expect(beforeRerun).toBeLessThan(300);
+// The cap can come from the module or the command line, and tasks can run in a worker thread: the
+// per-item checkpoint follows the cap the run works under in every case.
+const killed = [
+  { how: 'cap 1 in the module', cap: '1', flags: [] },
+  {
+    how: '--max-parallelism 1 over a module cap of 4',
+    cap: '4',
+    flags: ['--max-parallelism', '1'],
+  },
+  {
+    how: 'the same in a worker thread',
+    cap: '4',
+    flags: ['--max-parallelism', '1', '--executor', 'thread:1'],
+  },
+];
+for (const { how, cap, flags } of killed) {
+  test(`${how}: SIGKILL mid-chunk, then rerun: it resumes at the next item, in order, none run twice but the one in flight`, async () => {
+    const env = {
+      JOB_NAME: `seq-killed-${cap}-${flags.length}`,
+      CAP: cap,
+      CHUNK: '50',
+      SLEEP_MS: '5',
+    };
+    const args = ['run', job, '--database-url', db.url, '--json', ...flags];
+    const victim = spawnSluice(args, env);
+    const victimDone = finished(victim);
+    await waitFor(async () => {
+      const [row] = await sql`select count(*)::int as n from applied`.catch(() => [{ n: 0 }]);
+      return (row?.n ?? 0) >= 120;
+    });
+    victim.kill('SIGKILL');
+    expect((await victimDone).signal).toBe('SIGKILL');
+    const beforeRerun = (await appliedOrder()).length;
+    expect(beforeRerun).toBeLessThan(300);
 
-  const rerun = await finished(spawnSluice(args, env));
-  expect(rerun.code, rerun.stderr).toBe(0);
-  const order = await appliedOrder();
-  // At most the item in flight at the kill ran twice, once on each side of it...
-  expect(order.length).toBeLessThanOrEqual(301);
-  if (order.length === 301) {
-    expect(order[beforeRerun]).toBe(order[beforeRerun - 1]);
-    order.splice(beforeRerun, 1);
-  }
-  // ...and every item ran in plan order. Resuming at the chunk's start would repeat up to 49.
-  expect(order).toEqual(oneTo(300));
-  const pids = await sql`select distinct pid from applied`;
-  expect(pids).toHaveLength(2);
-});
+    const rerun = await finished(spawnSluice(args, env));
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const order = await appliedOrder();
+    // At most the item in flight at the kill ran twice, once on each side of it...
+    expect(order.length).toBeLessThanOrEqual(301);
+    if (order.length === 301) {
+      expect(order[beforeRerun]).toBe(order[beforeRerun - 1]);
+      order.splice(beforeRerun, 1);
+    }
+    // ...and every item ran in plan order. Resuming at the chunk's start would repeat up to 49.
+    expect(order).toEqual(oneTo(300));
+    const pids = await sql`select distinct pid from applied`;
+    expect(pids).toHaveLength(2);
+  });
+}
 
 test('sluice retry runs a sequential chunk with a failed item again, though its checkpoint covers it', async () => {
   const env = { JOB_NAME: 'seq-retry', ITEMS: '30', FAIL_ITEM: '15', FAIL_TIMES: '3' };

@@ -32,6 +32,8 @@ export interface TaskMessage {
   attempt: number;
   index: number;
   resumeFrom: unknown;
+  /** The cap the run works under, which can differ from the module's (`--max-parallelism`). */
+  maxParallelism: number;
   /** Until when items wait after a 429 seen by a sibling worker (ms since the epoch; 0: none). */
   pausedUntil: number;
 }

@@ -146,6 +146,7 @@ export class RemoteWorker {
         attempt: ctx.attempt,
         index: ctx.index,
         resumeFrom: ctx.resumeFrom,
+        maxParallelism: call.maxParallelism,
         pausedUntil: this.o.pausedUntil?.() ?? 0,
       });
       if (ctx.signal.aborted) onAbort();

@@ -11,6 +11,8 @@ export interface TaskCall {
   input: unknown;
   ctx: HostContext;
   limits: JobLimits;
+  /** The cap the run works under: at 1, `each` checkpoints after every item. */
+  maxParallelism: number;
 }
 
 /** Room on a worker, held from `reserve` until the task run on it ends. */

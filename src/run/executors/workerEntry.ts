@@ -122,7 +122,15 @@ async function runTask(message: TaskMessage): Promise<void> {
       limit: permitHandle(limits, controller.signal),
     };
     const value = job.each
-      ? await runItems(job, input as unknown[], ctx, { ...itemLimits(limits), pacer: slot.pacer })
+      ? await runItems(
+          { ...job, maxParallelism: message.maxParallelism },
+          input as unknown[],
+          ctx,
+          {
+            ...itemLimits(limits),
+            pacer: slot.pacer,
+          },
+        )
       : await (job.run as NonNullable<Job['run']>)(input, ctx);
     send({ type: 'result', taskId: message.taskId, value });
   } catch (error) {
