@@ -78,6 +78,33 @@ test('a worker with no job module, or a bad flag, is refused before it connects'
   expect(grace.stderr.trim()).toBe(
     'sluice: Expected `--grace` to be a whole number >= 0, got `"soon"` (string)',
   );
+  const mode = await runSluice(['worker', job, '--executor', 'fibers'], { DATABASE_URL: db.url });
+  expect(mode.code).toBe(2);
+  expect(mode.stderr).toMatch(/^sluice: Expected `--executor` to be a mode/);
+  const all = await runSluice(['worker', '--all', '--executor', 'thread'], {
+    DATABASE_URL: db.url,
+  });
+  expect(all.code).toBe(2);
+  expect(all.stderr.trim()).toMatch(
+    /apply to named job modules; with --all each job runs in its own mode$/,
+  );
+});
+
+test('worker --executor thread:2 runs a detached job in its own worker threads', async () => {
+  const env = { DATABASE_URL: db.url, JOB_NAME: 'threaded-worker', ROWS: '200', ROUNDS: '20', SLEEP_MS: '200' };
+  const module = 'test/fixtures/executorJob.ts';
+  expect((await runSluice(['run', module, '--detach'], env)).code).toBe(0);
+  const worker = await runSluice(
+    ['worker', module, '--executor', 'thread:2', '--exit-when-done', '--json'],
+    env,
+  );
+  expect(worker.code, worker.stderr).toBe(0);
+  const threads = await db.sql<{ thread: number; n: number }[]>`
+    select thread, count(*)::int as n from runs group by thread order by thread`;
+  // Every range ran off the main thread (id 0), spread over the pool's two threads.
+  expect(threads.map((t) => t.thread)).not.toContain(0);
+  expect(threads).toHaveLength(2);
+  expect(threads.reduce((sum, t) => sum + t.n, 0)).toBe(4);
 });
 
 test('a long-lived worker finishes a job, waits, and joins its next run', async () => {

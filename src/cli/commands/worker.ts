@@ -8,15 +8,17 @@ import { joinJob } from '../../run/joinJob.ts';
 import type { Store } from '../../store/index.ts';
 import { parse, wholeFlag } from '../args.ts';
 import { databaseFlagSpecs, openDatabases } from '../databases.ts';
+import { executorFlagSpecs, withExecutorFlags } from '../executorFlags.ts';
 import { exitCodes } from '../exitCodes.ts';
 import { defaultGraceSeconds, handleInterrupts } from '../interrupts.ts';
 import { exitCodeOf, printSummary } from './run.ts';
 
 export const workerUsage =
-  'sluice worker <job.ts...> | --all [--exit-when-done] [--concurrency N] [--grace SECONDS] [--database-url URL] [--state-url URL] [--json]';
+  'sluice worker <job.ts...> | --all [--exit-when-done] [--concurrency N] [--executor thread[:N]] [--parallelism N] [--func-ram-mb N] [--func-cpu N] [--grace SECONDS] [--database-url URL] [--state-url URL] [--json]';
 
 const flags = {
   ...databaseFlagSpecs,
+  ...executorFlagSpecs,
   concurrency: { type: 'string' },
   grace: { type: 'string' },
   'exit-when-done': { type: 'boolean' },
@@ -55,7 +57,15 @@ export async function workerCommand(argv: string[]): Promise<number> {
   }
   const concurrency = wholeFlag('concurrency', values.concurrency, 1);
   const grace = wholeFlag('grace', values.grace, 0) ?? defaultGraceSeconds;
-  const jobs = await Promise.all(positionals.map((path) => loadJob(path)));
+  if (values.all && Object.keys(executorFlagSpecs).some((flag) => flag in values)) {
+    throw new InputError(
+      `--executor, --parallelism, --func-ram-mb and --func-cpu apply to named job modules; with --all each job runs in its own mode`,
+    );
+  }
+  // Each host picks how it runs the work: a big machine can run a job in threads, a small one not.
+  const jobs = await Promise.all(
+    positionals.map(async (path) => withExecutorFlags(await loadJob(path), values)),
+  );
   const names = new Set<string>();
   for (const job of jobs) {
     if (names.has(job.name)) throw new InputError(`Job \`${job.name}\` is named twice`);
