@@ -91,7 +91,13 @@ test('a worker with no job module, or a bad flag, is refused before it connects'
 });
 
 test('worker --executor thread:2 runs a detached job in its own worker threads', async () => {
-  const env = { DATABASE_URL: db.url, JOB_NAME: 'threaded-worker', ROWS: '200', ROUNDS: '20', SLEEP_MS: '200' };
+  const env = {
+    DATABASE_URL: db.url,
+    JOB_NAME: 'threaded-worker',
+    ROWS: '200',
+    ROUNDS: '20',
+    SLEEP_MS: '200',
+  };
   const module = 'test/fixtures/executorJob.ts';
   expect((await runSluice(['run', module, '--detach'], env)).code).toBe(0);
   const worker = await runSluice(
