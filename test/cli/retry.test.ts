@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { runSluice } from '../support/cli.ts';
+import { finished, runSluice, spawnSluice } from '../support/cli.ts';
 import { tracedDatabase } from '../support/traced.ts';
 
 let db: Awaited<ReturnType<typeof tracedDatabase>>;
@@ -49,10 +49,17 @@ test('a range that always throws is retried with backoff, then failed; the rest 
   expect(status.stdout).toContain('range 3 is poisoned');
 });
 
-test('sluice retry re-runs only the failed range', async () => {
+test('sluice retry re-runs only the failed range, here in a worker process (--executor)', async () => {
   const before = await db.attempts();
-  const retry = await runSluice(['retry', job, '--database-url', db.url, '--json'], env);
+  const child = spawnSluice(
+    ['retry', job, '--database-url', db.url, '--json', '--executor', 'process:1'],
+    env,
+  );
+  const retry = await finished(child);
   expect(retry.code, retry.stderr).toBe(0);
+  const [last] = await db.sql<{ pid: number }[]>`
+    select pid from trace where seq = 3 order by started_at desc limit 1`;
+  expect(last?.pid).not.toBe(child.pid);
   expect(JSON.parse(retry.stdout)).toMatchObject({
     status: 'done',
     done: 300,

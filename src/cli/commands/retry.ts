@@ -2,15 +2,17 @@ import { InputError } from '../../errors.ts';
 import { loadJob } from '../../job/loadJob.ts';
 import { onePositional, parse } from '../args.ts';
 import { databaseFlagSpecs, openDatabases } from '../databases.ts';
+import { executorFlagSpecs, withExecutorFlags } from '../executorFlags.ts';
 import { exitCodes } from '../exitCodes.ts';
 import { checkWritable } from '../output.ts';
 import { follow } from './run.ts';
 
 export const retryUsage =
-  'sluice retry <job.ts> [--failed-only] [--out results.jsonl] [--database-url URL] [--state-url URL] [--json]';
+  'sluice retry <job.ts> [--failed-only] [--out results.jsonl] [--executor thread[:N]] [--parallelism N] [--func-ram-mb N] [--func-cpu N] [--database-url URL] [--state-url URL] [--json]';
 
 const flags = {
   ...databaseFlagSpecs,
+  ...executorFlagSpecs,
   json: { type: 'boolean' },
   'failed-only': { type: 'boolean' },
   out: { type: 'string' },
@@ -19,7 +21,8 @@ const flags = {
 /** `sluice retry <job.ts>`: puts only the failed tasks back in the queue and runs them. */
 export async function retryCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, flags, retryUsage);
-  const job = await loadJob(onePositional(positionals, 'the job module to retry', retryUsage));
+  const path = onePositional(positionals, 'the job module to retry', retryUsage);
+  const job = withExecutorFlags(await loadJob(path), values);
   if (values.out !== undefined) await checkWritable(values.out);
   const dbs = await openDatabases(values);
   try {
