@@ -9,7 +9,7 @@ import type { Executor, HostContext, TaskCall } from './executors/types.ts';
 import { type JobLimits, permitHandle } from './jobLimits.ts';
 import { keyedPartials } from './mapReduce.ts';
 import { runItems } from './runItems.ts';
-import { graphStep } from './taskGraph.ts';
+import { graphStep, runGraphPlace } from './taskGraph.ts';
 import { attemptSignal } from './taskTimeout.ts';
 import type { WorkerSlot } from './workerSlot.ts';
 
@@ -44,7 +44,7 @@ export async function executeTask(
   const graph = graphStep(r, task, claim);
   // A task claimed ahead waits for room on a thread or process worker before its attempt starts
   // (and its timeout with it); stopped first, it goes back to the queue untouched.
-  const executor = graph ? undefined : r.executor;
+  const executor = r.executor;
   const room = executor ? await executor.reserve([r.stop, r.abort]) : undefined;
   if (executor && !room) {
     await store.release(claim);
@@ -69,6 +69,7 @@ export async function executeTask(
       const call: TaskCall = {
         ...{ payload: task.payload, input, ctx: host, limits: r.limits },
         maxParallelism: job.maxParallelism,
+        graph: await graph?.place(),
       };
       report = await abortable(executor.run(call, room), abort).finally(() => {
         input = call.input;
@@ -83,7 +84,9 @@ export async function executeTask(
             abort,
           )
         : await abortable(
-            graph ? graph.run(ctx) : (job.run as NonNullable<Job['run']>)(input, ctx),
+            graph
+              ? runGraphPlace(job, await graph.place(), task.payload, ctx)
+              : (job.run as NonNullable<Job['run']>)(input, ctx),
             abort,
           );
     }

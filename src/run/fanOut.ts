@@ -1,8 +1,8 @@
 import { wrongShape } from '../errors.ts';
 import type { FanOutChild } from '../job/taskGraph.ts';
-import type { Job } from '../job/types.ts';
+import type { Job, TaskContext } from '../job/types.ts';
 import type { Claim, GraphTask } from '../store/index.ts';
-import { type GraphRunner, type GraphStep, sourceInput } from './taskGraph.ts';
+import { type GraphPlace, type GraphRunner, type GraphStep, sourceInput } from './taskGraph.ts';
 
 /**
  * One task of a fan-out job, in one of three places: a parent emitting its children (`fanOut`),
@@ -10,33 +10,45 @@ import { type GraphRunner, type GraphStep, sourceInput } from './taskGraph.ts';
  * per parent: only the last child to finish puts it back in the queue).
  */
 export function fanOutStep(r: GraphRunner, task: GraphTask, claim: Claim): GraphStep {
-  const job = r.job;
+  const complete = (report: unknown) => r.store.complete(claim, report);
   if (task.parentSeq !== null) {
-    const handler = job.handlers?.[task.stage ?? ''];
-    return {
-      run: async (ctx) => {
-        if (!handler) throw wrongShape('kind', `one of the job's handlers`, task.stage);
-        return handler(task.payload, ctx);
-      },
-      complete: (report) => r.store.complete(claim, report),
-    };
+    return { place: async () => ({ kind: 'child', handler: task.stage ?? '' }), complete };
   }
   if (task.fanIn) {
     return {
-      run: async (ctx) => {
-        const children = await r.store.children(r.jobId, task.seq);
-        const input = await sourceInput(job, task.payload, ctx);
-        return (job.fanIn as NonNullable<Job['fanIn']>)(input, children, ctx);
-      },
-      complete: (report) => r.store.complete(claim, report),
+      place: async () => ({ kind: 'fanIn', children: await r.store.children(r.jobId, task.seq) }),
+      complete,
     };
   }
   return {
-    run: async (ctx) =>
-      (job.fanOut as NonNullable<Job['fanOut']>)(await sourceInput(job, task.payload, ctx), ctx),
+    place: async () => ({ kind: 'fanOut' }),
     complete: async (children) =>
-      r.store.completeFanOut(claim, checkChildren(children, job.handlers ?? {})),
+      r.store.completeFanOut(claim, checkChildren(children, r.job.handlers ?? {})),
   };
+}
+
+/** Runs the job's `fanOut`, a child's handler, or `fanIn`, for a task's place. */
+export async function runFanOutPlace(
+  job: Job,
+  place: Exclude<GraphPlace, { kind: 'stage' }>,
+  payload: unknown,
+  ctx: TaskContext,
+): Promise<unknown> {
+  switch (place.kind) {
+    case 'child': {
+      const handler = job.handlers?.[place.handler];
+      if (!handler) throw wrongShape('kind', `one of the job's handlers`, place.handler);
+      return handler(payload, ctx);
+    }
+    case 'fanIn':
+      return (job.fanIn as NonNullable<Job['fanIn']>)(
+        await sourceInput(job, payload, ctx),
+        place.children,
+        ctx,
+      );
+    case 'fanOut':
+      return (job.fanOut as NonNullable<Job['fanOut']>)(await sourceInput(job, payload, ctx), ctx);
+  }
 }
 
 /** Checks what `fanOut` returned before any child is written. */

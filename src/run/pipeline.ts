@@ -1,5 +1,6 @@
 import { wrongShape } from '../errors.ts';
 import type { Stage } from '../job/taskGraph.ts';
+import type { Job, TaskContext } from '../job/types.ts';
 import type { Claim, GraphTask } from '../store/index.ts';
 import { type GraphRunner, type GraphStep, sourceInput } from './taskGraph.ts';
 
@@ -13,10 +14,7 @@ export function stageStep(r: GraphRunner, task: GraphTask, claim: Claim): GraphS
   const current = stages[task.depth] as Stage;
   const next = stages[task.depth + 1];
   return {
-    run: async (ctx) => {
-      const input = task.depth === 0 ? await sourceInput(r.job, task.payload, ctx) : task.payload;
-      return current.run(input, ctx);
-    },
+    place: async () => ({ kind: 'stage', depth: task.depth }),
     complete: async (value) => {
       if (!next) return r.store.complete(claim, value);
       if (!Array.isArray(value))
@@ -29,6 +27,12 @@ export function stageStep(r: GraphRunner, task: GraphTask, claim: Claim): GraphS
       });
     },
   };
+}
+
+/** Runs stage `depth` of the job on its input: the source's for the first, else the payload. */
+export async function runStage(job: Job, depth: number, payload: unknown, ctx: TaskContext) {
+  const stage = (job.stages as readonly Stage[])[depth] as Stage;
+  return stage.run(depth === 0 ? await sourceInput(job, payload, ctx) : payload, ctx);
 }
 
 /** The stage whose reports the job reduces: the last; the first stage's tasks have no name. */

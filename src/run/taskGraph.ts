@@ -1,18 +1,42 @@
 import { isTaskGraph } from '../job/taskGraph.ts';
 import type { Job, TaskContext } from '../job/types.ts';
 import type { Claim, ClaimedTask, GraphTask, Store } from '../store/index.ts';
-import { fanOutStep } from './fanOut.ts';
-import { lastStage, stageStep } from './pipeline.ts';
+import type { ChildResult } from '../store/taskGraph.ts';
+import { fanOutStep, runFanOutPlace } from './fanOut.ts';
+import { lastStage, runStage, stageStep } from './pipeline.ts';
 import { reduceReports } from './reduce.ts';
 
 /**
- * What one task of a pipeline or fan-out does: `run` calls the user's function for the task's
- * place in the graph, and `complete` records its result together with the tasks it creates.
+ * Where a task sits in its graph, as plain data, so a thread or process worker can run it too: a
+ * pipeline stage, a fan-out parent, one of its children, or its fan-in with the children's results.
+ */
+export type GraphPlace =
+  | { kind: 'stage'; depth: number }
+  | { kind: 'fanOut' }
+  | { kind: 'child'; handler: string }
+  | { kind: 'fanIn'; children: ChildResult[] };
+
+/**
+ * What one task of a pipeline or fan-out does: `place` says which of the user's functions runs
+ * (reading a fan-in's children first), and `complete` records its result together with the tasks
+ * it creates. Only the coordinator completes; the function may run in a worker.
  */
 export interface GraphStep {
-  run(ctx: TaskContext): Promise<unknown>;
+  place(): Promise<GraphPlace>;
   /** False when the claim was stale and nothing was written. */
   complete(value: unknown): Promise<boolean>;
+}
+
+/** Runs the job's function for a task's place in its graph, in this process or in a worker. */
+export async function runGraphPlace(
+  job: Job,
+  place: GraphPlace,
+  payload: unknown,
+  ctx: TaskContext,
+): Promise<unknown> {
+  return place.kind === 'stage'
+    ? runStage(job, place.depth, payload, ctx)
+    : runFanOutPlace(job, place, payload, ctx);
 }
 
 export interface GraphRunner {

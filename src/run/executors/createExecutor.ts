@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { InputError } from '../../errors.ts';
-import { isTaskGraph } from '../../job/taskGraph.ts';
 import type { Job } from '../../job/types.ts';
 import { executorDefaults } from './options.ts';
 import { processPerTaskExecutor } from './processPerTask.ts';
@@ -16,12 +15,6 @@ import { workerPoolExecutor } from './workerPoolExecutor.ts';
 export function createExecutor(job: Job, sourceUrl: string): Executor | undefined {
   const { mode, parallelism } = job.executor;
   if (mode === 'async' || mode === 'sequential') return undefined;
-  // A graph step's function creates tasks through the store as it runs; that stays in process.
-  if (isTaskGraph(job)) {
-    throw new InputError(
-      `Executor mode \`${mode}\` runs a job's \`run\` or \`each\`; a job with \`stages\` or \`fanOut\` runs in mode \`async\``,
-    );
-  }
   if (!job.modulePath) {
     throw new InputError(
       `Executor mode \`${mode}\` imports the job in its workers: load the job by path (loadJob) rather than passing the value`,

@@ -7,6 +7,7 @@ import {
 } from '../../errors.ts';
 import type { TaskSignal } from '../../limit/adaptive.ts';
 import type { PacingOptions, RateLimitOptions } from '../../limit/types.ts';
+import type { GraphPlace } from '../taskGraph.ts';
 
 /** What a worker needs to load the job and reach the source database. */
 export interface InitMessage {
@@ -34,6 +35,8 @@ export interface TaskMessage {
   resumeFrom: unknown;
   /** The cap the run works under, which can differ from the module's (`--max-parallelism`). */
   maxParallelism: number;
+  /** A pipeline or fan-out task's place in its graph. */
+  graph?: GraphPlace;
   /** Until when items wait after a 429 seen by a sibling worker (ms since the epoch; 0: none). */
   pausedUntil: number;
 }

@@ -147,6 +147,7 @@ export class RemoteWorker {
         index: ctx.index,
         resumeFrom: ctx.resumeFrom,
         maxParallelism: call.maxParallelism,
+        graph: call.graph,
         pausedUntil: this.o.pausedUntil?.() ?? 0,
       });
       if (ctx.signal.aborted) onAbort();

@@ -1,5 +1,6 @@
 import type { TaskContext } from '../../job/types.ts';
 import type { JobLimits } from '../jobLimits.ts';
+import type { GraphPlace } from '../taskGraph.ts';
 
 /** A task's context as the coordinator holds it: all but the worker's own connection and resource. */
 export type HostContext = Omit<TaskContext, 'sql' | 'resource'>;
@@ -13,6 +14,8 @@ export interface TaskCall {
   limits: JobLimits;
   /** The cap the run works under: at 1, `each` checkpoints after every item. */
   maxParallelism: number;
+  /** A pipeline or fan-out task's place: the worker runs that function instead of `run`. */
+  graph?: GraphPlace;
 }
 
 /** Room on a worker, held from `reserve` until the task run on it ends. */

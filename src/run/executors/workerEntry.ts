@@ -14,6 +14,7 @@ import { itemCosts } from '../../limit/validate.ts';
 import { openPool } from '../../store/connect.ts';
 import { pauseOnlyLimits, permitHandle } from '../jobLimits.ts';
 import { type ItemLimits, runItems } from '../runItems.ts';
+import { runGraphPlace } from '../taskGraph.ts';
 import { WorkerSlot } from '../workerSlot.ts';
 import {
   type FromWorker,
@@ -101,9 +102,12 @@ async function runTask(message: TaskMessage): Promise<void> {
   let input: unknown;
   try {
     const { sql, resource } = await slot.open();
-    input = job.source.load
-      ? await job.source.load(message.payload, { sql })
-      : job.source.input(message.payload);
+    // A graph task's input depends on its place; runGraphPlace reads it.
+    if (!message.graph) {
+      input = job.source.load
+        ? await job.source.load(message.payload, { sql })
+        : job.source.input(message.payload);
+    }
     const limits = remoteLimits(job, init, message.taskId);
     const ctx: TaskContext = {
       sql,
@@ -121,17 +125,19 @@ async function runTask(message: TaskMessage): Promise<void> {
       },
       limit: permitHandle(limits, controller.signal),
     };
-    const value = job.each
-      ? await runItems(
-          { ...job, maxParallelism: message.maxParallelism },
-          input as unknown[],
-          ctx,
-          {
-            ...itemLimits(limits),
-            pacer: slot.pacer,
-          },
-        )
-      : await (job.run as NonNullable<Job['run']>)(input, ctx);
+    const value = message.graph
+      ? await runGraphPlace(job, message.graph, message.payload, ctx)
+      : job.each
+        ? await runItems(
+            { ...job, maxParallelism: message.maxParallelism },
+            input as unknown[],
+            ctx,
+            {
+              ...itemLimits(limits),
+              pacer: slot.pacer,
+            },
+          )
+        : await (job.run as NonNullable<Job['run']>)(input, ctx);
     send({ type: 'result', taskId: message.taskId, value });
   } catch (error) {
     const loadedInput = job.source.load ? input : undefined;
