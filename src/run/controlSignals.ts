@@ -1,6 +1,7 @@
 import { SluiceError, toError } from '../errors.ts';
 import type { Events } from '../observe/events.ts';
 import type { JobState, Store } from '../store/index.ts';
+import { coalesce } from './coalesce.ts';
 
 export interface ControlSignalOptions {
   store: Store;
@@ -61,29 +62,15 @@ export async function watchJobControl(o: ControlSignalOptions): Promise<ControlS
     }
   };
 
-  // One read at a time; a request during a read reads again after it, since that read may have
-  // started before the change committed.
-  let reading: Promise<void> | undefined;
-  let again = false;
-  const check = (): Promise<void> => {
-    if (reading) {
-      again = true;
-      return reading;
+  // A change notified during a read may have committed after that read began: read again.
+  const reads = coalesce(async () => {
+    try {
+      apply(await o.store.jobState(o.jobId));
+    } catch (error) {
+      process.emitWarning(`sluice: reading the job's status failed: ${toError(error).message}`);
     }
-    reading = (async () => {
-      do {
-        again = false;
-        try {
-          apply(await o.store.jobState(o.jobId));
-        } catch (error) {
-          process.emitWarning(`sluice: reading the job's status failed: ${toError(error).message}`);
-        }
-      } while (again);
-    })().finally(() => {
-      reading = undefined;
-    });
-    return reading;
-  };
+  });
+  const check = reads.run;
 
   let unlisten: (() => Promise<void>) | undefined;
   try {
@@ -108,7 +95,7 @@ export async function watchJobControl(o: ControlSignalOptions): Promise<ControlS
     close: async () => {
       clearInterval(poll);
       deadline?.cancel();
-      await reading;
+      await reads.settled();
       await unlisten?.().catch(() => {});
     },
   };

@@ -3,6 +3,7 @@ import type { Job } from '../job/types.ts';
 import { type AlertMetrics, alertReason, alertTrips } from '../observe/alert.ts';
 import type { Events } from '../observe/events.ts';
 import type { Store } from '../store/index.ts';
+import { coalesce } from './coalesce.ts';
 import type { ControlSignals } from './controlSignals.ts';
 
 export interface FailureAlertOptions {
@@ -33,8 +34,6 @@ export function watchFailureAlert(o: FailureAlertOptions): () => Promise<void> {
   if (!alert) return async () => {};
   let finished = false;
   let processedAtStart: number | undefined;
-  let running: Promise<void> | undefined;
-  let dirty = false;
 
   const evaluate = async () => {
     const counts = await o.store.alertCounts(o.jobId);
@@ -69,26 +68,14 @@ export function watchFailureAlert(o: FailureAlertOptions): () => Promise<void> {
     await o.control.check();
   };
 
-  const request = () => {
-    if (finished) return;
-    if (running) {
-      dirty = true;
-      return;
-    }
-    running = (async () => {
-      do {
-        dirty = false;
-        try {
-          await evaluate();
-        } catch (error) {
-          process.emitWarning(`sluice: the failure alert failed: ${toError(error).message}`);
-        }
-        if (dirty && !finished) await new Promise((done) => setTimeout(done, minGapMs));
-      } while (dirty && !finished);
-    })().finally(() => {
-      running = undefined;
-    });
-  };
+  const evaluations = coalesce(
+    () =>
+      evaluate().catch((error) =>
+        process.emitWarning(`sluice: the failure alert failed: ${toError(error).message}`),
+      ),
+    { gapMs: minGapMs, stopped: () => finished },
+  );
+  const request = () => void evaluations.run();
 
   const timer = setInterval(request, tickMs);
   timer.unref();
@@ -97,7 +84,7 @@ export function watchFailureAlert(o: FailureAlertOptions): () => Promise<void> {
   return async () => {
     clearInterval(timer);
     for (const stop of stops) stop();
-    await running;
+    await evaluations.settled();
     // A short run can end between two reads. A warning is still owed; pausing or aborting a run
     // with nothing left to run is not.
     if (!finished && alert.action === 'warn') {
