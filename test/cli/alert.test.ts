@@ -1,22 +1,16 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: postgres.Sql;
+const db = useTestDatabase({ max: 1 });
 let dir: string;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
   dir = await mkdtemp(join(tmpdir(), 'sluice-alert-'));
 });
 afterAll(async () => {
-  await sql.end();
-  await db.drop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -34,7 +28,7 @@ async function alerts(file: string) {
 }
 
 async function tasks(name: string) {
-  const rows = await sql<{ status: string; n: number }[]>`
+  const rows = await db.sql<{ status: string; n: number }[]>`
     select t.status, count(*)::int as n from sluice.tasks t join sluice.jobs j on j.id = t.job_id
     where j.name = ${name} group by t.status`;
   return Object.fromEntries(rows.map((row) => [row.status, row.n])) as Record<string, number>;
@@ -128,7 +122,7 @@ test('abort: running chunks are aborted, the job fails with the reason, exit 4',
   expect(result.stdout).toMatch(/Job alert-aborted failed: failure rate 10% > 5% after \d+ items/);
   expect(result.stdout).toMatch(/Batch aborted: \d+\/200 items/);
   const [row] =
-    await sql`select status, status_reason, stopped_by from sluice.jobs where name = 'alert-aborted'`;
+    await db.sql`select status, status_reason, stopped_by from sluice.jobs where name = 'alert-aborted'`;
   expect(row).toMatchObject({ status: 'failed', stopped_by: 'alert' });
   expect(row?.status_reason).toMatch(/^failure rate 10% > 5% after \d+ items$/);
   // The chunks in flight saw their AbortSignal, and went back to the queue untouched.
@@ -159,6 +153,6 @@ test('a failure rate outside 0 to 1, or an unknown action, is refused with one l
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe(`sluice: ${line}`);
   }
-  const [row] = await sql`select count(*)::int as n from sluice.jobs where name = 'refused'`;
+  const [row] = await db.sql`select count(*)::int as n from sluice.jobs where name = 'refused'`;
   expect(row?.n).toBe(0);
 });

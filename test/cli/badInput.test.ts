@@ -1,26 +1,17 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { runSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 1 });
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
-  await sql`create table items (id bigint primary key, note text)`;
-  await sql`insert into items select g, 'x' from generate_series(1, 50) g`;
-  await sql`create table unindexed (id bigint not null, note text)`;
-  await sql`create table nullable (id bigint, note text)`;
-  await sql`create index on nullable (id)`;
-  await sql`insert into nullable values (1, 'a'), (null, 'b')`;
-  await sql`create table coded (code text primary key)`;
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
+  await db.sql`create table items (id bigint primary key, note text)`;
+  await db.sql`insert into items select g, 'x' from generate_series(1, 50) g`;
+  await db.sql`create table unindexed (id bigint not null, note text)`;
+  await db.sql`create table nullable (id bigint, note text)`;
+  await db.sql`create index on nullable (id)`;
+  await db.sql`insert into nullable values (1, 'a'), (null, 'b')`;
+  await db.sql`create table coded (code text primary key)`;
 });
 
 /** Runs the CLI and checks the contract for bad input: exit 2, one line on stderr, nothing on stdout. */
@@ -35,9 +26,9 @@ async function refused(args: string[], env: Record<string, string> = {}) {
 }
 
 async function jobRows(): Promise<number> {
-  const [found] = await sql`select to_regclass('sluice.jobs') as t`;
+  const [found] = await db.sql`select to_regclass('sluice.jobs') as t`;
   if (!found?.t) return 0;
-  const [row] = await sql`select count(*)::int as n from sluice.jobs`;
+  const [row] = await db.sql`select count(*)::int as n from sluice.jobs`;
   return row?.n ?? 0;
 }
 

@@ -1,23 +1,20 @@
-import postgres, { type Sql } from 'postgres';
+import postgres from 'postgres';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { createTestDatabase, useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+const db = useTestDatabase({ max: 1 });
 let state: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
 
 beforeAll(async () => {
-  [db, state] = await Promise.all([createTestDatabase(), createTestDatabase()]);
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
-  await sql`create table items (id bigint primary key)`;
-  await sql`insert into items select g * 3 from generate_series(1, 200) g`;
-  await sql`create table visits (id bigint not null, attempt int not null)`;
+  state = await createTestDatabase();
+  await db.sql`create table items (id bigint primary key)`;
+  await db.sql`insert into items select g * 3 from generate_series(1, 200) g`;
+  await db.sql`create table visits (id bigint not null, attempt int not null)`;
 });
 
 afterAll(async () => {
-  await sql.end();
-  await Promise.all([db.drop(), state.drop()]);
+  await state.drop();
 });
 
 test('a retried range resumes after its last checkpoint, not from its start', async () => {
@@ -29,10 +26,11 @@ test('a retried range resumes after its last checkpoint, not from its start', as
   );
   expect(run.code, run.stderr).toBe(0);
   // Every row visited exactly once, though every range crashed half-way through its first try.
-  const [visits] = await sql`select count(*)::int as n, count(distinct id)::int as ids from visits`;
+  const [visits] =
+    await db.sql`select count(*)::int as n, count(distinct id)::int as ids from visits`;
   expect(visits).toEqual({ n: 200, ids: 200 });
   const byAttempt =
-    await sql`select attempt, count(*)::int as n from visits group by attempt order by attempt`;
+    await db.sql`select attempt, count(*)::int as n from visits group by attempt order by attempt`;
   expect(byAttempt).toEqual([
     { attempt: 1, n: 80 },
     { attempt: 2, n: 120 },
@@ -40,7 +38,7 @@ test('a retried range resumes after its last checkpoint, not from its start', as
 });
 
 test('--state-url keeps the job state in another database', async () => {
-  await sql`truncate visits`;
+  await db.sql`truncate visits`;
   const run = await runSluice([
     'run',
     'test/fixtures/checkpointJob.ts',
@@ -57,6 +55,6 @@ test('--state-url keeps the job state in another database', async () => {
   await stateSql.end();
   expect(job).toEqual({ status: 'done', items: 200 });
   // The source database still has only the state of the first test, which ran without --state-url.
-  const [jobs] = await sql`select count(*)::int as n from sluice.jobs`;
+  const [jobs] = await db.sql`select count(*)::int as n from sluice.jobs`;
   expect(jobs?.n).toBe(1);
 });

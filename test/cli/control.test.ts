@@ -2,27 +2,21 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { cancelJob, pauseJob, Store } from '../../src/index.ts';
 import { finished, runSluice, spawnSluice, waitFor } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: postgres.Sql;
+const db = useTestDatabase({ max: 2 });
 let dir: string;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
   dir = await mkdtemp(join(tmpdir(), 'sluice-control-'));
   // The job creates it too; creating it here lets a test read it before the job starts.
-  await sql`create table control_trace (
+  await db.sql`create table control_trace (
     seq int not null, pid int not null, attempt int not null,
     started_at timestamptz not null default clock_timestamp(), finished_at timestamptz)`;
 });
 afterAll(async () => {
-  await sql.end();
-  await db.drop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -47,16 +41,16 @@ const summaryOf = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1
 
 /** Tasks of a job by status (none before the store exists). */
 async function tasks(name: string) {
-  const [schema] = await sql`select to_regclass('sluice.tasks') as t`;
+  const [schema] = await db.sql`select to_regclass('sluice.tasks') as t`;
   if (!schema?.t) return {} as Record<string, number>;
-  const rows = await sql<{ status: string; n: number }[]>`
+  const rows = await db.sql<{ status: string; n: number }[]>`
     select t.status, count(*)::int as n from sluice.tasks t join sluice.jobs j on j.id = t.job_id
     where j.name = ${name} group by t.status`;
   return Object.fromEntries(rows.map((row) => [row.status, row.n])) as Record<string, number>;
 }
 
 async function jobRow(name: string) {
-  const [row] = await sql<
+  const [row] = await db.sql<
     { status: string; reason: string | null; changedAt: number; lastClaimAt: number }[]
   >`
     select j.status, j.status_reason as reason,
@@ -91,7 +85,7 @@ test('sluice pause stops a running sluice run within 2 s: running chunks finish,
   expect(row?.lastClaimAt).toBeLessThanOrEqual(row?.changedAt ?? 0);
   // Chunks running at the pause finished; nothing is left running; the rest waits.
   const [unfinished] =
-    await sql`select count(*)::int as n from control_trace where finished_at is null`;
+    await db.sql`select count(*)::int as n from control_trace where finished_at is null`;
   expect(unfinished?.n).toBe(0);
   const counts = await tasks('paused');
   expect(counts.running).toBeUndefined();
@@ -122,7 +116,7 @@ test('two processes on one job both see a pause within 2 s, and a paused job can
   const noticed = children.map((child) => printedAt(child, /Job shared is paused/));
   // Both processes are running chunks.
   await waitFor(async () => {
-    const [row] = await sql`
+    const [row] = await db.sql`
       select count(distinct pid)::int as n from control_trace where started_at >= ${since}`;
     return row?.n === 2;
   });
@@ -160,7 +154,7 @@ test('a status change that sends no notification is still seen within 2 s, by th
   await waitFor(async () => ((await tasks('polled')).done ?? 0) >= 2);
   const before = Date.now();
   // Straight to the table: no pg_notify, so only the poll can see it.
-  await sql`update sluice.jobs set status = 'paused', status_reason = 'by hand', stopped_by = 'user'
+  await db.sql`update sluice.jobs set status = 'paused', status_reason = 'by hand', stopped_by = 'user'
             where name = 'polled'`;
   const delay = (await noticed) - before;
   console.log(`an unannounced pause was seen after ${Math.round(delay)} ms`);
@@ -200,7 +194,7 @@ test('sluice cancel aborts running chunks through their signal; the job ends can
   const aborts = (await readFile(abortFile, 'utf8')).trim().split('\n').sort();
   expect(aborts).toEqual(['4 1 JobStoppedError', '5 1 JobStoppedError']);
   expect(await tasks('cancelled')).toEqual({ done: 4, pending: 6 });
-  const [reports] = await sql`
+  const [reports] = await db.sql`
     select count(*)::int as n from sluice.tasks t join sluice.jobs j on j.id = t.job_id
     where j.name = 'cancelled' and t.report is not null`;
   expect(reports?.n).toBe(4);
@@ -298,6 +292,6 @@ test('a bad timeout or deadline is refused with one line before anything is writ
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe(`sluice: ${line}`);
   }
-  const [row] = await sql`select count(*)::int as n from sluice.jobs where name = 'refused'`;
+  const [row] = await db.sql`select count(*)::int as n from sluice.jobs where name = 'refused'`;
   expect(row?.n).toBe(0);
 });

@@ -1,47 +1,38 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { runSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 1 });
 const job = 'test/fixtures/cursorJob.ts';
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
   // As the fixture's prepare creates it, so that a test can fill it before the first run.
-  await sql`create table poison (id bigint primary key)`;
+  await db.sql`create table poison (id bigint primary key)`;
   // Tables for the refusals; `docs` itself is created by the job's prepare.
-  await sql`create table loose (id bigint primary key, updated_at timestamptz not null)`;
-  await sql`create table reversed (id bigint primary key, updated_at timestamptz not null)`;
-  await sql`create index on reversed (id, updated_at)`;
-  await sql`create table hashed (code text not null)`;
-  await sql`create index on hashed using hash (code)`;
-  await sql`create table nullable (id bigint, note text)`;
-  await sql`create unique index on nullable (id)`;
-  await sql`insert into nullable values (1, 'a'), (null, 'b')`;
-  await sql`create table repeated (updated_at timestamptz not null)`;
-  await sql`create index on repeated (updated_at)`;
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
+  await db.sql`create table loose (id bigint primary key, updated_at timestamptz not null)`;
+  await db.sql`create table reversed (id bigint primary key, updated_at timestamptz not null)`;
+  await db.sql`create index on reversed (id, updated_at)`;
+  await db.sql`create table hashed (code text not null)`;
+  await db.sql`create index on hashed using hash (code)`;
+  await db.sql`create table nullable (id bigint, note text)`;
+  await db.sql`create unique index on nullable (id)`;
+  await db.sql`insert into nullable values (1, 'a'), (null, 'b')`;
+  await db.sql`create table repeated (updated_at timestamptz not null)`;
+  await db.sql`create index on repeated (updated_at)`;
 });
 
 /** Empties the fixture's tables, which its `prepare` creates on a first run. */
 async function truncate(...tables: string[]) {
   for (const table of tables) {
-    const [found] = await sql`select to_regclass(${table}) as t`;
-    if (found?.t) await sql`truncate ${sql(table)}`;
+    const [found] = await db.sql`select to_regclass(${table}) as t`;
+    if (found?.t) await db.sql`truncate ${db.sql(table)}`;
   }
 }
 
 async function jobRows(): Promise<number> {
-  const [found] = await sql`select to_regclass('sluice.jobs') as t`;
+  const [found] = await db.sql`select to_regclass('sluice.jobs') as t`;
   if (!found?.t) return 0;
-  const [row] = await sql`select count(*)::int as n from sluice.jobs`;
+  const [row] = await db.sql`select count(*)::int as n from sluice.jobs`;
   return row?.n ?? 0;
 }
 
@@ -53,27 +44,27 @@ test('a cursor job processes every row once, in chunks of exactly BATCH rows but
   expect(summary).toMatchObject({ status: 'done', total: 999, done: 999, failed: 0, unit: 'rows' });
   expect(summary.tasks).toMatchObject({ total: 16, done: 16 });
 
-  const perChunk = await sql<{ seq: number; n: number }[]>`
+  const perChunk = await db.sql<{ seq: number; n: number }[]>`
     select seq, count(*)::int as n from visits group by seq order by seq`;
   expect(perChunk.map((c) => c.n)).toEqual([...Array(15).fill(64), 999 - 15 * 64]);
-  const [once] = await sql`
+  const [once] = await db.sql`
     select count(*)::int as n, count(distinct id)::int as ids,
       (select count(*)::int from processed) as processed from visits`;
   expect(once).toEqual({ n: 999, ids: 999, processed: 999 });
   // Chunks are contiguous in (updated_at, id) order: chunk k holds ranks 64k+1 ... 64(k+1).
-  const [misplaced] = await sql`
+  const [misplaced] = await db.sql`
     select count(*)::int as n from (
       select v.seq, row_number() over (order by d.updated_at, d.id) - 1 as rank
       from visits v join docs d on d.id = v.id) r
     where r.seq <> r.rank / 64`;
   expect(misplaced?.n).toBe(0);
-  expect(await sql`select 1 from visits where id = 500`).toHaveLength(0);
+  expect(await db.sql`select 1 from visits where id = 500`).toHaveLength(0);
 });
 
 test('retry --failed-only re-runs exactly the failed rows, from the stored rows', async () => {
   const env = { JOB_NAME: 'poisoned', ROWS: '1000', BATCH: '100' };
   await truncate('visits', 'processed');
-  await sql`insert into poison values (3), (250), (999)`;
+  await db.sql`insert into poison values (3), (250), (999)`;
   const run = await runSluice(['run', job, '--database-url', db.url, '--json'], env);
   expect(run.code, run.stderr).toBe(3);
   const failures = run.stdout
@@ -92,9 +83,9 @@ test('retry --failed-only re-runs exactly the failed rows, from the stored rows'
   expect(retry.code, retry.stderr).toBe(0);
   const summary = JSON.parse(retry.stdout.trim().split('\n').at(-1) as string);
   expect(summary).toMatchObject({ status: 'done', total: 1000, done: 1000, failed: 0 });
-  const visited = await sql`select id::int from visits order by id`;
+  const visited = await db.sql`select id::int from visits order by id`;
   expect(visited.map((row) => row.id)).toEqual([3, 250, 999]);
-  const [processed] = await sql`select count(*)::int as n from processed`;
+  const [processed] = await db.sql`select count(*)::int as n from processed`;
   expect(processed?.n).toBe(1000);
 });
 
@@ -105,7 +96,7 @@ test('each(row) gets the rows of every chunk one by one', async () => {
   expect(run.code, run.stderr).toBe(0);
   const summary = JSON.parse(run.stdout.trim().split('\n').at(-1) as string);
   expect(summary).toMatchObject({ status: 'done', total: 1000, done: 1000, failed: 0 });
-  const perChunk = await sql`
+  const perChunk = await db.sql`
     select seq, count(*)::int as n, count(distinct id)::int as ids from visits group by seq order by seq`;
   expect(perChunk.map((c) => [c.n, c.ids])).toEqual([
     [300, 300],
@@ -121,13 +112,14 @@ test('--smoke runs the first chunk on its rows and records nothing', async () =>
   const run = await runSluice(['run', job, '--smoke', '--json', '--database-url', db.url], env);
   expect(run.code, run.stderr).toBe(0);
   const smoke = JSON.parse(run.stdout);
-  const [first] = await sql`select id::text from docs d order by d.updated_at, d.id limit 5`.then(
-    (rows) => [rows.map((row) => row.id)],
-  );
+  const [first] =
+    await db.sql`select id::text from docs d order by d.updated_at, d.id limit 5`.then((rows) => [
+      rows.map((row) => row.id),
+    ]);
   expect(smoke.input.map((row: { id: string }) => row.id)).toEqual(first);
   expect(smoke.report).toHaveLength(5);
   expect(smoke.report.every((o: { ok: boolean }) => o.ok)).toBe(true);
-  expect(await sql`select 1 from sluice.jobs where name = 'smoked'`).toHaveLength(0);
+  expect(await db.sql`select 1 from sluice.jobs where name = 'smoked'`).toHaveLength(0);
 });
 
 describe('refusals: exit 2, one line, no job row', () => {

@@ -1,24 +1,12 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { runSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
+const db = useTestDatabase({ max: 2 });
 
 /** The backfill's result computed by PostgreSQL alone, next to what the job wrote. */
 async function compare() {
-  const [row] = await sql`
+  const [row] = await db.sql`
     with truth as (
       select id as article_id,
         trim(both '-' from regexp_replace(lower(title), '[^a-z0-9]+', '-', 'g')) as slug,
@@ -49,7 +37,7 @@ test('examples/cursor-backfill.ts backfills every article once, and a rerun writ
   const first = await compare();
   expect(first).toMatchObject({ written: 100_000, wrong: 0 });
   // 40,000 articles share one updated_at, so most boundaries of the first 20 chunks fall inside it.
-  const [shared] = await sql`
+  const [shared] = await db.sql`
     select count(*)::int as n from articles group by updated_at order by n desc limit 1`;
   expect(shared?.n).toBe(40_000);
 

@@ -1,29 +1,17 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { finished, spawnSluice, waitFor } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
+const db = useTestDatabase({ max: 2 });
 
 const rows = 3000;
 const batch = 50;
 const cap = 3;
 
 async function doneChunks(): Promise<number[]> {
-  const [schema] = await sql`select to_regclass('sluice.tasks') as t`;
+  const [schema] = await db.sql`select to_regclass('sluice.tasks') as t`;
   if (!schema?.t) return [];
-  const done = await sql<{ seq: number }[]>`
+  const done = await db.sql<{ seq: number }[]>`
     select t.seq from sluice.tasks t join sluice.jobs j on j.id = t.job_id
     where j.name = 'crashed' and t.status = 'done' order by t.seq`;
   return done.map((row) => row.seq);
@@ -31,9 +19,9 @@ async function doneChunks(): Promise<number[]> {
 
 /** Chunks whose rows the job has started to process. */
 async function visitedChunks(): Promise<number[]> {
-  const [table] = await sql`select to_regclass('visits') as t`;
+  const [table] = await db.sql`select to_regclass('visits') as t`;
   if (!table?.t) return [];
-  const seqs = await sql<{ seq: number }[]>`select distinct seq from visits order by seq`;
+  const seqs = await db.sql<{ seq: number }[]>`select distinct seq from visits order by seq`;
   return seqs.map((row) => row.seq);
 }
 
@@ -68,7 +56,7 @@ test('SIGKILL mid-run, then run again: finished chunks are not read again, every
   expect(summary).toMatchObject({ status: 'done', total: rows, done: rows, failed: 0 });
 
   // Finished chunks ran once, in the victim, and the rerun never read them.
-  const finishedEarly = await sql<{ seq: number; n: number; pids: number[]; tries: number }[]>`
+  const finishedEarly = await db.sql<{ seq: number; n: number; pids: number[]; tries: number }[]>`
     select seq, count(*)::int as n, array_agg(distinct pid) as pids,
       count(distinct attempt)::int as tries
     from visits where seq = any(${doneBefore}::int[]) group by seq order by seq`;
@@ -77,23 +65,23 @@ test('SIGKILL mid-run, then run again: finished chunks are not read again, every
     expect(chunk).toMatchObject({ n: batch, pids: [victim.pid], tries: 1 });
   }
   // Exactly the chunks half-way at the kill were read again, whole.
-  const [twice] = await sql<{ chunks: number[] }[]>`
+  const [twice] = await db.sql<{ chunks: number[] }[]>`
     select coalesce(array_agg(distinct seq order by seq), '{}') as chunks from (
       select seq, id from visits group by seq, id having count(*) = 2) r`;
   expect(twice?.chunks).toEqual(halfWay);
-  const [thrice] = await sql`
+  const [thrice] = await db.sql`
     select count(*)::int as n from (select 1 from visits group by id having count(*) > 2) r`;
   expect(thrice?.n).toBe(0);
 
   // In the end every row was processed exactly once: one successful outcome each, one result row.
-  const [outcomes] = await sql`
+  const [outcomes] = await db.sql`
     select count(*)::int as n, count(distinct o.item->>'id')::int as ids,
       count(*) filter (where not o.ok)::int as failed
     from sluice.outcomes o join sluice.jobs j on j.id = o.job_id where j.name = 'crashed'`;
   expect(outcomes).toEqual({ n: rows, ids: rows, failed: 0 });
-  const [results] = await sql`
+  const [results] = await db.sql`
     select count(*)::int as n, count(distinct id)::int as ids from processed`;
   expect(results).toEqual({ n: rows, ids: rows });
-  const [visited] = await sql`select count(distinct id)::int as ids from visits`;
+  const [visited] = await db.sql`select count(distinct id)::int as ids from visits`;
   expect(visited?.ids).toBe(rows);
 });

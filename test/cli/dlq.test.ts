@@ -1,32 +1,20 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { runSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 1 });
 const job = 'test/fixtures/dlqJob.ts';
 // 30 items in chunks of 10: 7 always fails, 15 is permanent, 22 is refused by retryIf, 9 is flaky.
 const env = { JOB_NAME: 'poisoned', POISON: '7', PERMANENT: '15', NOT_RETRYABLE: '22', FLAKY: '9' };
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
-
 const sluice = (args: string[], extra: Record<string, string> = {}) =>
   runSluice([...args, '--database-url', db.url], { ...env, ...extra });
 const letters = (name: string) =>
-  sql`select d.item_key, d.payload, d.error, d.error_stack, d.attempts, d.first_failed_at, d.last_failed_at
+  db.sql`select d.item_key, d.payload, d.error, d.error_stack, d.attempts, d.first_failed_at, d.last_failed_at
       from sluice.dead_letters d join sluice.jobs j on j.id = d.job_id
       where j.name = ${name} order by d.item_key`;
 const tries = async (n: number) =>
-  (await sql<{ attempt: number }[]>`select attempt from tries where n = ${n} order by at`).map(
+  (await db.sql<{ attempt: number }[]>`select attempt from tries where n = ${n} order by at`).map(
     (r) => r.attempt,
   );
 
@@ -37,7 +25,7 @@ test('poisoned items become dead letters and the batch goes on', async () => {
   expect(summary).toMatchObject({ status: 'failed', total: 30, done: 27, failed: 3 });
   // Every chunk finished, the poisoned ones included, and every other item ran.
   expect(summary.tasks).toEqual({ total: 3, done: 3, failed: 0 });
-  const [ran] = await sql`select count(distinct n)::int as n from tries`;
+  const [ran] = await db.sql`select count(distinct n)::int as n from tries`;
   expect(ran?.n).toBe(30);
 
   const rows = await letters('poisoned');
@@ -154,7 +142,7 @@ test('a whole chunk that throws: retried by the same policy, then each item is a
     ['item-4', 3, 'setup broke'],
   ]);
   const [task] =
-    await sql`select t.attempts from sluice.tasks t join sluice.jobs j on j.id = t.job_id
+    await db.sql`select t.attempts from sluice.tasks t join sluice.jobs j on j.id = t.job_id
     where j.name = 'broken-setup' and t.seq = 0`;
   expect(task?.attempts).toBe(3);
 
@@ -183,13 +171,13 @@ test('dlq purge removes one key or all', async () => {
 });
 
 test('bad input: one line, exit 2, nothing written', async () => {
-  const [jobsBefore] = await sql`select count(*)::int as n from sluice.jobs`;
+  const [jobsBefore] = await db.sql`select count(*)::int as n from sluice.jobs`;
   const zero = await sluice(['run', job], { JOB_NAME: 'zero', ATTEMPTS: '0' });
   expect(zero.code).toBe(2);
   expect(zero.stderr.trim()).toBe(
     'sluice: Expected `retry.attempts` to be a whole number >= 1, got `0` (number)',
   );
-  const [jobsAfter] = await sql`select count(*)::int as n from sluice.jobs`;
+  const [jobsAfter] = await db.sql`select count(*)::int as n from sluice.jobs`;
   expect(jobsAfter?.n).toBe(jobsBefore?.n);
 
   const unknown = await sluice(['dlq', 'list', 'no-such-job']);
@@ -202,7 +190,7 @@ test('bad input: one line, exit 2, nothing written', async () => {
   expect(replayUnknown.stderr.trim().split('\n')).toHaveLength(1);
 
   // A job that `sluice run` never started has no module on record to replay with.
-  await sql`update sluice.jobs set module = null where name = 'to-purge'`;
+  await db.sql`update sluice.jobs set module = null where name = 'to-purge'`;
   const noModule = await sluice(['dlq', 'replay', 'to-purge']);
   expect(noModule.code).toBe(2);
   expect(noModule.stderr.trim()).toBe(

@@ -2,25 +2,16 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { runSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 1 });
 let dir: string;
 const job = 'test/fixtures/itemsJob.ts';
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
   dir = await mkdtemp(join(tmpdir(), 'sluice-items-'));
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
 });
 
 const lines = async (path: string) =>
@@ -46,7 +37,7 @@ test('every item gets an outcome in the JSONL manifest, and --failed-only re-run
   expect(failures[0]).toMatchObject({ job: 'enrich', status: 503, error: 'item 7 is unavailable' });
   expect(first.find((line) => line.item === 8)).toMatchObject({ ok: true, value: { double: 16 } });
 
-  await sql`truncate seen`;
+  await db.sql`truncate seen`;
   const retry = await runSluice(
     ['retry', job, '--failed-only', '--database-url', db.url, '--out', out, '--json'],
     {
@@ -63,7 +54,8 @@ test('every item gets an outcome in the JSONL manifest, and --failed-only re-run
   expect(summary).toMatchObject({ status: 'done', total: 100, done: 100, failed: 0 });
   // Results streamed to stdout as they finished, one line per retried item.
   expect(streamed).toHaveLength(14);
-  const [seen] = await sql`select count(*)::int as n, array_agg(n order by n) as items from seen`;
+  const [seen] =
+    await db.sql`select count(*)::int as n, array_agg(n order by n) as items from seen`;
   expect(seen?.items).toEqual(failures.map((line) => line.item));
 
   const after = await lines(out);
@@ -73,7 +65,7 @@ test('every item gets an outcome in the JSONL manifest, and --failed-only re-run
 
 test('a chunk that throws is retried whole, then every one of its items fails', async () => {
   const out = join(dir, 'broken.jsonl');
-  await sql`truncate seen`;
+  await db.sql`truncate seen`;
   const run = await runSluice(['run', job, '--database-url', db.url, '--out', out], {
     JOB_NAME: 'broken-chunk',
     ITEMS: '30',
@@ -88,7 +80,7 @@ test('a chunk that throws is retried whole, then every one of its items fails', 
   ]);
   expect(failures.every((line) => line.error === 'chunk with 15 broke')).toBe(true);
   // Two attempts (the job's retry.attempts), each saw the whole chunk.
-  const [tries] = await sql`select count(*)::int as n from seen where n = 15`;
+  const [tries] = await db.sql`select count(*)::int as n from seen where n = 15`;
   expect(tries?.n).toBe(2);
 });
 
@@ -123,13 +115,13 @@ test('items stream from JSONL, CSV and gzip files', async () => {
     );
   }
   const [csvItem] =
-    await sql`select item from sluice.outcomes o join sluice.jobs j on j.id = o.job_id
+    await db.sql`select item from sluice.outcomes o join sluice.jobs j on j.id = o.job_id
     where j.name = 'from-csv' and o.idx = 0 and o.task_seq = 0`;
   expect(csvItem?.item).toEqual({ n: '1', name: 'item, 1' });
 });
 
 test('each worker runs setup once and teardown once, and reuses its resource', async () => {
-  await sql`truncate setups, seen`;
+  await db.sql`truncate setups, seen`;
   const run = await runSluice(['run', job, '--database-url', db.url], {
     JOB_NAME: 'hooks',
     ITEMS: '200',
@@ -137,12 +129,12 @@ test('each worker runs setup once and teardown once, and reuses its resource', a
   });
   expect(run.code, run.stderr).toBe(0);
   const events =
-    await sql`select event, count(*)::int as n from setups group by event order by event`;
+    await db.sql`select event, count(*)::int as n from setups group by event order by event`;
   expect(events).toEqual([
     { event: 'setup', n: 3 },
     { event: 'teardown', n: 3 },
   ]);
-  const [workers] = await sql`select count(distinct worker)::int as n from seen`;
+  const [workers] = await db.sql`select count(distinct worker)::int as n from seen`;
   expect(workers?.n).toBe(3);
 });
 
@@ -169,6 +161,6 @@ test('a malformed line or an unreadable file is refused with its place, and noth
   });
   expect(wrongFormat.code).toBe(2);
   expect(wrongFormat.stderr).toContain('is not gzip data');
-  const [jobs] = await sql`select count(*)::int as n from sluice.jobs where name = 'bad'`;
+  const [jobs] = await db.sql`select count(*)::int as n from sluice.jobs where name = 'bad'`;
   expect(jobs?.n).toBe(0);
 });

@@ -1,22 +1,10 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { finished, runSluice, spawnSluice, waitFor } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 1 });
 const job = 'test/fixtures/mapReduceJob.ts';
 const args = () => ['run', job, '--database-url', db.url, '--json'];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
 
 interface Group {
   rows: number;
@@ -26,7 +14,7 @@ interface Group {
 
 /** What the result must be: one GROUP BY over the whole table, and every range in plan order. */
 async function truth(): Promise<Record<string, Omit<Group, 'ranges'>>> {
-  const rows = await sql<{ grp: string; rows: number; sum: number }[]>`
+  const rows = await db.sql<{ grp: string; rows: number; sum: number }[]>`
     select grp, count(*)::int as rows, sum(v)::int as sum from facts group by grp`;
   return Object.fromEntries(rows.map((r) => [r.grp, { rows: r.rows, sum: r.sum }]));
 }
@@ -35,7 +23,7 @@ const summaryOf = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1
 const ascending = (list: number[]) => list.every((n, i) => i === 0 || (list[i - 1] as number) < n);
 
 async function finishOrder(name: string): Promise<number[]> {
-  const rows = await sql<{ seq: number }[]>`
+  const rows = await db.sql<{ seq: number }[]>`
     select t.seq from sluice.tasks t join sluice.jobs j on j.id = t.job_id
     where j.name = ${name} order by t.finished_at, t.seq`;
   return rows.map((row) => row.seq);
@@ -69,19 +57,19 @@ test('with random delays at a cap of 4, two runs give the same result, folded in
 });
 
 test('partials are durable: after SIGKILL, a rerun does not map the finished ranges again', async () => {
-  await sql`truncate map_calls`;
+  await db.sql`truncate map_calls`;
   const env = { JOB_NAME: 'mr-killed', SLEEP_MS: '150' };
   const victim = spawnSluice(args(), env);
   const victimDone = finished(victim);
   await waitFor(async () => {
-    const [row] = await sql`select count(*)::int as n from sluice.tasks t
+    const [row] = await db.sql`select count(*)::int as n from sluice.tasks t
       join sluice.jobs j on j.id = t.job_id where j.name = 'mr-killed' and t.status = 'done'`;
     return (row?.n ?? 0) >= 8;
   });
   victim.kill('SIGKILL');
   expect((await victimDone).signal).toBe('SIGKILL');
   const doneBefore = (
-    await sql<
+    await db.sql<
       { seq: number }[]
     >`select t.seq from sluice.tasks t join sluice.jobs j on j.id = t.job_id
       where j.name = 'mr-killed' and t.status = 'done'`
@@ -90,7 +78,7 @@ test('partials are durable: after SIGKILL, a rerun does not map the finished ran
 
   const rerun = await finished(spawnSluice(args(), env));
   expect(rerun.code, rerun.stderr).toBe(0);
-  const calls = await sql<{ seq: number; n: number }[]>`
+  const calls = await db.sql<{ seq: number; n: number }[]>`
     select seq, count(*)::int as n from map_calls group by seq order by seq`;
   const callsBySeq = new Map(calls.map((row) => [row.seq, row.n]));
   expect(callsBySeq.size).toBe(30);
@@ -107,7 +95,7 @@ test('partials are durable: after SIGKILL, a rerun does not map the finished ran
     expect(ascending(group.ranges)).toBe(true);
   }
   // The same result as the uninterrupted runs of the first test.
-  const [clean] = await sql`select result from sluice.jobs where name = 'mr-a'`;
+  const [clean] = await db.sql`select result from sluice.jobs where name = 'mr-a'`;
   expect(result).toEqual(clean?.result);
 });
 
@@ -127,7 +115,7 @@ test('a map that returns neither a Map nor an object fails its task at once, wit
   const run = await runSluice(args(), { JOB_NAME: 'mr-bad', BAD_MAP: '1', ROWS_PER_RANGE: '1000' });
   expect(run.code, run.stderr).toBe(3);
   expect(summaryOf(run.stdout)).toMatchObject({ status: 'failed', tasks: { total: 3, failed: 3 } });
-  const tasks = await sql<{ attempts: number; error: string }[]>`
+  const tasks = await db.sql<{ attempts: number; error: string }[]>`
     select t.attempts, t.error from sluice.tasks t join sluice.jobs j on j.id = t.job_id
     where j.name = 'mr-bad'`;
   for (const task of tasks) {
@@ -151,6 +139,6 @@ test('combine with each, or with reduce, is refused before anything is written',
     );
   }
   const [jobs] =
-    await sql`select count(*)::int as n from sluice.jobs where name like 'mr-refused-%'`;
+    await db.sql`select count(*)::int as n from sluice.jobs where name like 'mr-refused-%'`;
   expect(jobs?.n).toBe(0);
 });

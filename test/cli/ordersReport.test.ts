@@ -1,20 +1,8 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { runSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
+const db = useTestDatabase({ max: 2 });
 
 test('the orders report equals the single GROUP BY over the whole table', async () => {
   const run = await runSluice([
@@ -39,14 +27,14 @@ test('the orders report equals the single GROUP BY over the whole table', async 
   expect(summary.tasks).toEqual({ total: 40, done: 40, failed: 0 });
   expect(summary.elapsedMs).toBeGreaterThan(0);
 
-  const truth = await sql<{ status: string; orders: number; amount: string }[]>`
+  const truth = await db.sql<{ status: string; orders: number; amount: string }[]>`
     select status, count(*)::int as orders, sum(amount)::text as amount from orders group by status`;
   expect(Object.keys(summary.result).sort()).toEqual(truth.map((row) => row.status).sort());
   for (const row of truth)
     expect(summary.result[row.status]).toEqual({ orders: row.orders, amount: row.amount });
 
   // The gaps are real: the key span is far wider than the row count.
-  const [span] = await sql`select max(id) - min(id) as width, count(*)::int as n from orders`;
+  const [span] = await db.sql`select max(id) - min(id) as width, count(*)::int as n from orders`;
   expect(BigInt(span?.width)).toBeGreaterThan(1_000_000_000_000n);
 });
 
@@ -57,7 +45,7 @@ test('a finished job is reported, not run again, unless --rerun', async () => {
   expect(again.stdout).toMatch(
     /Batch complete: 1000000\/1000000 items, 0 failed \(0\.0%\), \d+\.\ds, \d+ items\/sec/,
   );
-  const [before] = await sql`select created_at from sluice.jobs where name = 'orders-report'`;
+  const [before] = await db.sql`select created_at from sluice.jobs where name = 'orders-report'`;
 
   const rerun = await runSluice([
     'run',
@@ -69,7 +57,7 @@ test('a finished job is reported, not run again, unless --rerun', async () => {
   ]);
   expect(rerun.code).toBe(0);
   expect(JSON.parse(rerun.stdout).alreadyFinished).toBe(false);
-  const [after] = await sql`select created_at from sluice.jobs where name = 'orders-report'`;
+  const [after] = await db.sql`select created_at from sluice.jobs where name = 'orders-report'`;
   expect(after?.created_at.getTime()).toBeGreaterThan(before?.created_at.getTime());
 });
 
@@ -87,6 +75,7 @@ test('--smoke runs the first range only and records nothing', async () => {
   expect(out.input).toMatchObject({ start: '1', rows: 25_000 });
   const orders = out.report.reduce((n: number, row: { orders: number }) => n + row.orders, 0);
   expect(orders).toBe(25_000);
-  const [jobs] = await sql`select count(*)::int as n from sluice.jobs where name = 'orders-report'`;
+  const [jobs] =
+    await db.sql`select count(*)::int as n from sluice.jobs where name = 'orders-report'`;
   expect(jobs?.n).toBe(1); // still just the job from the earlier tests
 });

@@ -1,30 +1,18 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
+import { beforeEach, expect, test } from 'vitest';
 import { finished, runSluice, spawnSluice, waitFor } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 1 });
 const job = 'test/fixtures/sequentialJob.ts';
 const oneTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
-});
-
 beforeEach(async () => {
-  await sql`drop table if exists applied, tries`;
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
+  await db.sql`drop table if exists applied, tries`;
 });
 
 /** Items in the order they were applied. */
 async function appliedOrder(): Promise<number[]> {
-  const rows = await sql<{ n: number }[]>`select n from applied order by pos`;
+  const rows = await db.sql<{ n: number }[]>`select n from applied order by pos`;
   return rows.map((row) => row.n);
 }
 
@@ -40,7 +28,7 @@ test('300 items run in plan order; an item that fails twice holds back every lat
     failed: 0,
   });
   expect(await appliedOrder()).toEqual(oneTo(300));
-  const tries = await sql`select attempt from tries where n = 150 order by attempt`;
+  const tries = await db.sql`select attempt from tries where n = 150 order by attempt`;
   expect(tries.map((row) => row.attempt)).toEqual([1, 2]);
 });
 
@@ -49,7 +37,7 @@ test('a chunk waiting out its retry backoff is not overtaken by the next chunk',
   const result = await run({ JOB_NAME: 'seq-run', MODE: 'run', FAIL_ITEM: '55' });
   expect(result.code, result.stderr).toBe(0);
   expect(await appliedOrder()).toEqual(oneTo(300));
-  const [chunk] = await sql`
+  const [chunk] = await db.sql`
     select t.attempts from sluice.tasks t join sluice.jobs j on j.id = t.job_id
     where j.name = 'seq-run' and t.seq = 5`;
   expect(chunk?.attempts).toBe(3);
@@ -82,7 +70,7 @@ for (const { how, cap, flags } of killed) {
     const victim = spawnSluice(args, env);
     const victimDone = finished(victim);
     await waitFor(async () => {
-      const [row] = await sql`select count(*)::int as n from applied`.catch(() => [{ n: 0 }]);
+      const [row] = await db.sql`select count(*)::int as n from applied`.catch(() => [{ n: 0 }]);
       return (row?.n ?? 0) >= 120;
     });
     victim.kill('SIGKILL');
@@ -101,7 +89,7 @@ for (const { how, cap, flags } of killed) {
     }
     // ...and every item ran in plan order. Resuming at the chunk's start would repeat up to 49.
     expect(order).toEqual(oneTo(300));
-    const pids = await sql`select distinct pid from applied`;
+    const pids = await db.sql`select distinct pid from applied`;
     expect(pids).toHaveLength(2);
   });
 }
@@ -112,7 +100,7 @@ test('sluice retry runs a sequential chunk with a failed item again, though its 
   expect(first.code, first.stderr).toBe(3);
   expect(await appliedOrder()).toEqual(oneTo(30).filter((n) => n !== 15));
 
-  await sql`truncate applied`;
+  await db.sql`truncate applied`;
   const retry = await runSluice(['retry', job, '--database-url', db.url, '--json'], {
     ...env,
     FAIL_TIMES: '0',

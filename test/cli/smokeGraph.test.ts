@@ -1,20 +1,8 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { runSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
+const db = useTestDatabase({ max: 1 });
 
 async function smoke(example: string) {
   const run = await runSluice(['run', example, '--smoke', '--json', '--database-url', db.url]);
@@ -23,7 +11,7 @@ async function smoke(example: string) {
 }
 
 async function jobsRecorded(): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`
+  const [row] = await db.sql<{ n: number }[]>`
     select case when to_regclass('sluice.jobs') is null then 0
       else (select count(*)::int from sluice.jobs) end as n`;
   return row?.n ?? 0;
@@ -32,7 +20,7 @@ async function jobsRecorded(): Promise<number> {
 test('--smoke takes a pipeline batch through every stage and records no task', async () => {
   const result = await smoke('examples/etl-pipeline.ts');
   const { start, end } = result.input as { start: string; end: string };
-  const [truth] = await sql<{ facts: number; cents: number }[]>`
+  const [truth] = await db.sql<{ facts: number; cents: number }[]>`
     select count(*)::int as facts, sum(round(amount * 100))::float8 as cents from etl_orders
     where id between ${start} and ${end} and status <> 'cancelled'`;
   expect(result.report).toEqual(truth);
@@ -41,7 +29,7 @@ test('--smoke takes a pipeline batch through every stage and records no task', a
 
 test('--smoke runs a fan-out parent, its children and its fan-in', async () => {
   const result = await smoke('examples/fan-out.ts');
-  const [truth] = await sql<{ photos: number }[]>`
+  const [truth] = await db.sql<{ photos: number }[]>`
     select count(*)::int as photos from album_photos where album = 1`;
   expect(result.report).toMatchObject({ photos: truth?.photos });
   expect(await jobsRecorded()).toBe(0);

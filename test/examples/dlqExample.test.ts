@@ -1,30 +1,18 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { runSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
+const db = useTestDatabase({ max: 1 });
 
 test('examples/dead-letters.ts: 10 poisoned records, and a replay after the fix clears the 5 it fixes', async () => {
   const run = await runSluice(['run', 'examples/dead-letters.ts', '--database-url', db.url]);
   expect(run.code, run.stderr).toBe(3);
   expect(run.stdout).toContain('Batch complete: 1990/2000 items, 10 failed (0.5%)');
-  const [prices] = await sql`select count(*)::int as n from prices`;
+  const [prices] = await db.sql`select count(*)::int as n from prices`;
   expect(prices?.n).toBe(1990);
   // The records that timed out once were retried and landed: none is a dead letter.
   const letters =
-    await sql`select item_key, attempts, error from sluice.dead_letters order by item_key`;
+    await db.sql`select item_key, attempts, error from sluice.dead_letters order by item_key`;
   expect(letters).toHaveLength(10);
   expect(letters.every((l) => l.attempts === 1)).toBe(true);
 
@@ -34,7 +22,7 @@ test('examples/dead-letters.ts: 10 poisoned records, and a replay after the fix 
   expect(replay.code, replay.stderr).toBe(3);
   expect(replay.stdout).toContain('Batch complete: 1995/2000 items, 5 failed (0.3%)');
   const left =
-    await sql`select item_key, attempts, error from sluice.dead_letters order by item_key`;
+    await db.sql`select item_key, attempts, error from sluice.dead_letters order by item_key`;
   expect(left.map((l) => [l.item_key, l.attempts])).toEqual([
     ['sku-0389', 2],
     ['sku-0778', 2],

@@ -1,24 +1,15 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { finished, spawnSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 1 });
 let dir: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
   dir = await mkdtemp(join(tmpdir(), 'sluice-events-'));
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
 });
 
 /** Runs the example while sampling pg_stat_activity for the job's worker connections. */
@@ -35,7 +26,7 @@ async function load(runName: string) {
   let running = true;
   const sampler = (async () => {
     while (running) {
-      const [row] = await sql<{ n: number }[]>`
+      const [row] = await db.sql<{ n: number }[]>`
         select count(*)::int as n from pg_stat_activity
         where datname = current_database() and application_name like 'sluice:worker:load-events:%'`;
       peak = Math.max(peak, row?.n ?? 0);
@@ -54,7 +45,7 @@ test('gzipped JSONL files load idempotently within the connection cap', async ()
   expect(first.summary).toMatchObject({ status: 'done', total: 40, done: 40, failed: 0 });
   // 40 files of 5,000 events overlapping by 10: 199,610 distinct events.
   const [count] =
-    await sql`select count(*)::int as n, count(distinct event_id)::int as ids from events`;
+    await db.sql`select count(*)::int as n, count(distinct event_id)::int as ids from events`;
   expect(count).toEqual({ n: 199_610, ids: 199_610 });
   expect(first.peak).toBeGreaterThan(0);
   expect(first.peak).toBeLessThanOrEqual(3);
@@ -69,6 +60,6 @@ test('gzipped JSONL files load idempotently within the connection cap', async ()
     },
   );
   expect((await finished(rerun)).code).toBe(0);
-  const [again] = await sql`select count(*)::int as n from events`;
+  const [again] = await db.sql`select count(*)::int as n from events`;
   expect(again?.n).toBe(199_610);
 });

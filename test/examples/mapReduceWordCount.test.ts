@@ -1,20 +1,8 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { runSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
+const db = useTestDatabase({ max: 1 });
 
 test('word-count equals one GROUP BY over the whole table, with its words sorted', async () => {
   const run = await runSluice([
@@ -29,7 +17,7 @@ test('word-count equals one GROUP BY over the whole table, with its words sorted
   expect(summary).toMatchObject({ status: 'done', total: 50_000, done: 50_000, failed: 0 });
   expect(summary.tasks).toEqual({ total: 10, done: 10, failed: 0 });
 
-  const truth = await sql<{ word: string; n: number }[]>`
+  const truth = await db.sql<{ word: string; n: number }[]>`
     select word, count(*)::int as n from documents, string_to_table(body, ' ') as word
     group by word order by word collate "C"`;
   expect(truth).toHaveLength(30);

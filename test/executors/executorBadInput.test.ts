@@ -1,25 +1,13 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { runSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
+const db = useTestDatabase({ max: 1 });
 
 async function jobRows(): Promise<number> {
-  const [found] = await sql`select to_regclass('sluice.jobs') as t`;
+  const [found] = await db.sql`select to_regclass('sluice.jobs') as t`;
   if (!found?.t) return 0;
-  const [row] = await sql`select count(*)::int as n from sluice.jobs`;
+  const [row] = await db.sql`select count(*)::int as n from sluice.jobs`;
   return row?.n ?? 0;
 }
 

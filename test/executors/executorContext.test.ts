@@ -1,30 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { runSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 1 });
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
-  await sql`create table items (id bigint primary key)`;
-  await sql`insert into items select g * 3 from generate_series(1, 200) g`;
-  await sql`create table visits (id bigint not null, attempt int not null)`;
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
+  await db.sql`create table items (id bigint primary key)`;
+  await db.sql`insert into items select g * 3 from generate_series(1, 200) g`;
+  await db.sql`create table visits (id bigint not null, attempt int not null)`;
 });
 
 for (const executor of ['thread:2', 'process:2']) {
   test(`${executor}: ctx.checkpoint from a worker is stored, and the retry resumes after it`, async () => {
-    await sql`truncate visits`;
+    await db.sql`truncate visits`;
     const run = await runSluice(
       [
         'run',
@@ -40,10 +31,10 @@ for (const executor of ['thread:2', 'process:2']) {
     );
     expect(run.code, run.stderr).toBe(0);
     const [visits] =
-      await sql`select count(*)::int as n, count(distinct id)::int as ids from visits`;
+      await db.sql`select count(*)::int as n, count(distinct id)::int as ids from visits`;
     expect(visits).toEqual({ n: 200, ids: 200 });
     const byAttempt =
-      await sql`select attempt, count(*)::int as n from visits group by attempt order by attempt`;
+      await db.sql`select attempt, count(*)::int as n from visits group by attempt order by attempt`;
     expect(byAttempt).toEqual([
       { attempt: 1, n: 80 },
       { attempt: 2, n: 120 },

@@ -1,29 +1,20 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import postgres, { type Sql } from 'postgres';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { afterEach, beforeAll, expect, test } from 'vitest';
 import { digest } from '../fixtures/executorJob.ts';
 import { exists, processTag, taggedWorkers } from '../fixtures/executorProcesses.ts';
 import { finished, waitFor } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 1 });
 const tag = processTag();
 const rows = 300;
 let expected: { rows: number; sum: number };
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
   let sum = 0;
   for (let id = 1; id <= rows; id++) sum = (sum + digest(id)) % 2 ** 32;
   expected = { rows, sum };
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
 });
 
 // Whatever happened, no worker a run started outlives it, as an orphan or a zombie.
@@ -31,9 +22,9 @@ afterEach(async () => {
   // A test that failed half-way leaves its CLI running; it must not feed the next test's table.
   for (const child of spawned.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
   await waitFor(async () => taggedWorkers(tag).length === 0, 5000);
-  const pids = await sql<{ pid: number }[]>`select distinct pid from runs`.catch(() => []);
+  const pids = await db.sql<{ pid: number }[]>`select distinct pid from runs`.catch(() => []);
   for (const { pid } of pids) expect(exists(pid), `worker ${pid} still exists`).toBe(false);
-  await sql`truncate runs`.catch(() => {});
+  await db.sql`truncate runs`.catch(() => {});
 });
 
 const spawned: ChildProcess[] = [];
@@ -71,7 +62,7 @@ interface Attempt {
 
 // Empty until the job's prepare has created the table.
 const attempts = () =>
-  sql<Attempt[]>`select seq, attempt, pid, thread, finished_at as finished from runs
+  db.sql<Attempt[]>`select seq, attempt, pid, thread, finished_at as finished from runs
                  order by started_at`.catch((): Attempt[] => []);
 
 const summaryOf = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1) as string);
@@ -114,7 +105,7 @@ test('the poison pill: on Ctrl-C each process worker finishes its current task, 
   const ran = await attempts();
   expect(ran).toHaveLength(2);
   expect(ran.every((a) => a.finished !== null)).toBe(true);
-  const [counted] = await sql<{ done: number; running: number }[]>`
+  const [counted] = await db.sql<{ done: number; running: number }[]>`
     select count(*) filter (where t.status = 'done')::int as done,
            count(*) filter (where t.status = 'running')::int as running
     from sluice.tasks t join sluice.jobs j on j.id = t.job_id where j.name = 'pill'`;

@@ -4,32 +4,20 @@
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres, { type Sql } from 'postgres';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { afterEach, expect, test } from 'vitest';
 import { retryAfterMs } from '../fixtures/executorPauseJob.ts';
 import { exists, processTag, taggedWorkers } from '../fixtures/executorProcesses.ts';
 import { finished, runSluice, spawnSluice, waitFor } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 1 });
 const tag = processTag();
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
 
 afterEach(async () => {
   await waitFor(async () => taggedWorkers(tag).length === 0, 5000);
-  const pids = await sql<{ pid: number }[]>`select distinct pid from runs`.catch(() => []);
+  const pids = await db.sql<{ pid: number }[]>`select distinct pid from runs`.catch(() => []);
   for (const { pid } of pids) expect(exists(pid), `worker ${pid} still exists`).toBe(false);
-  await sql`truncate runs`.catch(() => {});
+  await db.sql`truncate runs`.catch(() => {});
 });
 
 function start(name: string, executor: string, env: Record<string, string>, more: string[] = []) {
@@ -54,7 +42,7 @@ interface Attempt {
 
 /** Every attempt the workers ran, with when the store handed its task out. */
 const attempts = (job: string) =>
-  sql<Attempt[]>`
+  db.sql<Attempt[]>`
     select r.seq, r.attempt, r.pid || '/' || r.thread as worker,
            extract(epoch from t.started_at)::float8 * 1000 as claimed,
            extract(epoch from r.started_at)::float8 * 1000 as started,
@@ -64,7 +52,7 @@ const attempts = (job: string) =>
     order by r.started_at`.catch((): Attempt[] => []);
 
 const storeCounts = (job: string) =>
-  sql<{ status: string; attempts: number; n: number }[]>`
+  db.sql<{ status: string; attempts: number; n: number }[]>`
     select t.status, t.attempts, count(*)::int as n
     from sluice.tasks t join sluice.jobs j on j.id = t.job_id
     where j.name = ${job} group by 1, 2 order by 1, 2`;

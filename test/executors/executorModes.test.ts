@@ -1,35 +1,26 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { afterEach, beforeAll, expect, test } from 'vitest';
 import { digest } from '../fixtures/executorJob.ts';
 import { exists, processTag, taggedWorkers } from '../fixtures/executorProcesses.ts';
 import { finished, spawnSluice, waitFor } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 1 });
 const tag = processTag();
 const rows = 400;
 let expected: { rows: number; sum: number };
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 1, onnotice: () => {} });
   let sum = 0;
   for (let id = 1; id <= rows; id++) sum = (sum + digest(id)) % 2 ** 32;
   expected = { rows, sum };
 });
 
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
-
 // Every worker a run started is gone once the CLI has exited: no orphan, no zombie.
 afterEach(async () => {
   await waitFor(async () => taggedWorkers(tag).length === 0, 5000);
-  const pids = await sql<{ pid: number }[]>`select distinct pid from runs`.catch(() => []);
+  const pids = await db.sql<{ pid: number }[]>`select distinct pid from runs`.catch(() => []);
   for (const { pid } of pids) expect(exists(pid), `worker ${pid} still exists`).toBe(false);
-  await sql`truncate runs`.catch(() => {});
+  await db.sql`truncate runs`.catch(() => {});
 });
 
 const args = (...more: string[]) => [
@@ -51,7 +42,7 @@ async function runMode(name: string, executorFlag: string, env: Record<string, s
   const result = await finished(child);
   expect(result.code, result.stderr).toBe(0);
   const summary = JSON.parse(result.stdout.trim().split('\n').at(-1) as string);
-  const attempts = await sql<
+  const attempts = await db.sql<
     { seq: number; pid: number; thread: number; started: number; finished: number }[]
   >`select seq, pid, thread, extract(epoch from started_at)::float8 as started,
            extract(epoch from finished_at)::float8 as finished
@@ -135,7 +126,7 @@ test('maxParallelism 2 holds with a pool of 4 processes, all 4 started', async (
     running = false;
   });
   while (running) {
-    const [row] = await sql<{ n: number }[]>`
+    const [row] = await db.sql<{ n: number }[]>`
       select count(*)::int as n from sluice.tasks t join sluice.jobs j on j.id = t.job_id
       where j.name = 'capped' and t.status = 'running'`.catch(() => [{ n: 0 }]);
     most = Math.max(most, row?.n ?? 0);
@@ -150,7 +141,7 @@ test('maxParallelism 2 holds with a pool of 4 processes, all 4 started', async (
   });
   expect(most).toBe(2);
   expect(poolSize).toBe(4);
-  const attempts = await sql<{ started: number; finished: number }[]>`
+  const attempts = await db.sql<{ started: number; finished: number }[]>`
     select extract(epoch from started_at)::float8 as started,
            extract(epoch from finished_at)::float8 as finished from runs`;
   expect(mostAtOnce(attempts)).toBeLessThanOrEqual(2);

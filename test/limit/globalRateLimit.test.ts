@@ -5,28 +5,25 @@ import { epochNow } from '../../src/limit/reserve.ts';
 import type { RateLimiter } from '../../src/limit/types.ts';
 import { migrate } from '../../src/store/migrate.ts';
 import { storeReserve } from '../../src/store/rateLimit.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 import { type Release, worstWindow } from './windows.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let admin: Sql;
-// Three pools stand for three processes: each has its own connections and its own clock offset.
+// db.sql is the admin pool; the three pools stand for three processes: each has its own
+// connections and its own clock offset.
+const db = useTestDatabase({ max: 1 });
 let pools: Sql[] = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  admin = postgres(db.url, { max: 1, onnotice: () => {} });
-  await migrate(admin);
+  await migrate(db.sql);
   pools = Array.from({ length: 3 }, () => postgres(db.url, { max: 2, onnotice: () => {} }));
 });
 
 afterAll(async () => {
-  await Promise.all([admin, ...pools].map((sql) => sql.end()));
-  await db.drop();
+  await Promise.all(pools.map((sql) => sql.end()));
 });
 
 async function createJob(name: string): Promise<string> {
-  const [row] = await admin<{ id: string }[]>`
+  const [row] = await db.sql<{ id: string }[]>`
     insert into sluice.jobs (name, status, source, fingerprint, max_parallelism, max_attempts)
     values (${name}, 'running', 'test', 'f', 1, 1) returning id::text`;
   return (row as { id: string }).id;

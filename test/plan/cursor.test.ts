@@ -1,25 +1,13 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { type CursorChunk, type CursorOptions, cursor } from '../../src/plan/cursor.ts';
-import { busySessions, createTestDatabase } from '../support/db.ts';
+import { busySessions, useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 4, onnotice: () => {} });
-});
+const db = useTestDatabase({ max: 4 });
 
 // A cursor left open by a stopped or failed plan would show as a busy session here.
 afterEach(async () => {
-  expect(await busySessions(sql)).toBe(0);
-});
-
-afterAll(async () => {
-  await sql?.end();
-  await db?.drop();
+  expect(await busySessions(db.sql)).toBe(0);
 });
 
 interface Planned {
@@ -33,12 +21,12 @@ interface Planned {
 async function planAndLoad(options: CursorOptions): Promise<Planned> {
   const source = cursor(options);
   const planned: Planned = { chunks: [], sizes: [], rows: [] };
-  for await (const task of source.plan({ sql })) {
+  for await (const task of source.plan({ sql: db.sql })) {
     const payload = JSON.parse(JSON.stringify(task.payload));
     planned.chunks.push(payload);
     planned.sizes.push(task.items);
   }
-  const worker = await sql.reserve();
+  const worker = await db.sql.reserve();
   try {
     for (const chunk of planned.chunks) {
       planned.rows.push((await source.load?.(chunk, { sql: worker })) ?? []);
@@ -72,15 +60,15 @@ function prng(seed: number): (lo: number, hi: number) => number {
 describe('a compound (updated_at, id) key', () => {
   beforeAll(async () => {
     // 3,000 rows share one timestamp; the others differ by one microsecond each.
-    await sql`create table events (id bigint primary key, updated_at timestamptz not null, note text)`;
-    await sql`create index on events (updated_at, id)`;
-    await sql`
+    await db.sql`create table events (id bigint primary key, updated_at timestamptz not null, note text)`;
+    await db.sql`create index on events (updated_at, id)`;
+    await db.sql`
       insert into events
       select g, case when g % 4 = 0 then timestamptz '2026-03-01 12:00:00.123456+00'
                      else timestamptz '2026-03-01 00:00:00+00' + make_interval(secs => g / 1e6) end,
              'n' || g
       from generate_series(1, 12000) g`;
-    await sql`analyze events`;
+    await db.sql`analyze events`;
   });
 
   test('every chunk holds exactly batchSize rows but the last, each row once, in key order', async () => {
@@ -93,7 +81,7 @@ describe('a compound (updated_at, id) key', () => {
     expectExactChunks(planned, 701);
     expect(planned.sizes.length).toBe(Math.ceil(12000 / 701));
     const ids = planned.rows.flat().map((row) => String(row.id));
-    const [ordered] = await sql`
+    const [ordered] = await db.sql`
       select array_agg(id::text order by updated_at, id) as ids from events`;
     expect(ids).toEqual(ordered?.ids);
     // A chunk's bounds are the keys of its last row; the next chunk starts right after.
@@ -113,7 +101,7 @@ describe('a compound (updated_at, id) key', () => {
       where: (q) => q`id > 11900 or (id % 4 = 0 and id < 400)`,
     });
     expectExactChunks(tail, 1);
-    const [want] = await sql`
+    const [want] = await db.sql`
       select array_agg(id::text order by updated_at, id) as ids from events
       where id > 11900 or (id % 4 = 0 and id < 400)`;
     expect(tail.rows.flat().map((r) => String(r.id))).toEqual(want?.ids);
@@ -129,7 +117,7 @@ describe('a compound (updated_at, id) key', () => {
       where: (q) => q`note like ${'%7'}`,
     });
     expectExactChunks(planned, 500);
-    const [want] = await sql`select count(*)::int as n from events where note like '%7'`;
+    const [want] = await db.sql`select count(*)::int as n from events where note like '%7'`;
     expect(planned.rows.flat().length).toBe(want?.n);
     expect(planned.rows.flat().every((row) => String(row.note).endsWith('7'))).toBe(true);
   });
@@ -143,7 +131,7 @@ describe('a compound (updated_at, id) key', () => {
     });
     expect(planned.rows[0]?.[0]).toEqual({ note: 'n1' });
     const source = cursor({ table: 'events', key: 'id', batchSize: 10, columns: ['note', 'nope'] });
-    await expect(source.plan({ sql })[Symbol.asyncIterator]().next()).rejects.toThrow(
+    await expect(source.plan({ sql: db.sql })[Symbol.asyncIterator]().next()).rejects.toThrow(
       'cursor(events.id): column `nope` does not exist in table `events`',
     );
   });
@@ -153,7 +141,7 @@ test('random gaps: every row in exactly one chunk, exact sizes (property, 12 tab
   for (let seed = 1; seed <= 12; seed++) {
     const rand = prng(seed);
     const table = `gaps_${seed}`;
-    await sql`create table ${sql(table)} (id bigint primary key, grp int not null)`;
+    await db.sql`create table ${db.sql(table)} (id bigint primary key, grp int not null)`;
     const ids: string[] = [];
     let id = BigInt(rand(-1000, 1000));
     const count = rand(0, 3000);
@@ -162,8 +150,8 @@ test('random gaps: every row in exactly one chunk, exact sizes (property, 12 tab
       id += BigInt(rand(1, 5)) + (rand(1, 200) === 1 ? 10n ** BigInt(rand(3, 17)) : 0n);
       ids.push(id.toString());
     }
-    await sql`insert into ${sql(table)} select unnest(${ids}::int8[]), 0`;
-    await sql`update ${sql(table)} set grp = (id % 3)::int`;
+    await db.sql`insert into ${db.sql(table)} select unnest(${ids}::int8[]), 0`;
+    await db.sql`update ${db.sql(table)} set grp = (id % 3)::int`;
     const batchSize = rand(1, 400);
     const filtered = seed % 3 === 0;
     const planned = await planAndLoad({
@@ -181,17 +169,17 @@ test('random gaps: every row in exactly one chunk, exact sizes (property, 12 tab
 });
 
 test('keys of every orderable type round-trip exactly: bigint, text, timestamptz, uuid, numeric', async () => {
-  await sql`create table typed (
+  await db.sql`create table typed (
     b bigint not null, t text not null, ts timestamptz not null, u uuid not null, n numeric not null,
     seq int primary key)`;
-  await sql`
+  await db.sql`
     insert into typed
     select 9007199254740993 + g * 2, 'k' || lpad(g::text, 5, '0') || ' é "q"',
       timestamptz '2026-01-01 00:00:00.000001+00' + make_interval(secs => g / 1e6),
       md5(g::text)::uuid, 0.1 + g / 3.0, g
     from generate_series(1, 300) g`;
   for (const key of ['b', 't', 'ts', 'u', 'n']) {
-    await sql.unsafe(`create unique index on typed (${key}, seq)`);
+    await db.sql.unsafe(`create unique index on typed (${key}, seq)`);
     const planned = await planAndLoad({
       table: 'typed',
       key: [key, 'seq'],
@@ -199,7 +187,7 @@ test('keys of every orderable type round-trip exactly: bigint, text, timestamptz
       columns: ['seq'],
     });
     expectExactChunks(planned, 7);
-    const [want] = await sql.unsafe(
+    const [want] = await db.sql.unsafe(
       `select array_agg(seq order by ${key}, seq) as seqs from typed`,
     );
     expect(
@@ -213,21 +201,21 @@ test('keys of every orderable type round-trip exactly: bigint, text, timestamptz
 });
 
 test('an empty table plans no chunks; a plain array payload is those rows again', async () => {
-  await sql`create table empty (id int primary key)`;
+  await db.sql`create table empty (id int primary key)`;
   const planned = await planAndLoad({ table: 'empty', key: 'id', batchSize: 10 });
   expect(planned.chunks).toEqual([]);
   const source = cursor({ table: 'empty', key: 'id', batchSize: 10 });
   const rows = [{ id: 1 }, { id: 2 }];
-  expect(await source.load?.(rows, { sql })).toBe(rows);
+  expect(await source.load?.(rows, { sql: db.sql })).toBe(rows);
   expect(source).toMatchObject({ unit: 'rows', taskNoun: 'chunks', outcomes: true });
   expect(source.describe).toBe('cursor(empty.id)');
 });
 
 test('a plan stopped after its first chunk releases its cursor', async () => {
-  await sql`create table many (id int primary key)`;
-  await sql`insert into many select generate_series(1, 20000)`;
+  await db.sql`create table many (id int primary key)`;
+  await db.sql`insert into many select generate_series(1, 20000)`;
   const source = cursor({ table: 'many', key: 'id', batchSize: 3 });
-  for await (const task of source.plan({ sql })) {
+  for await (const task of source.plan({ sql: db.sql })) {
     expect(task).toEqual({ payload: { after: null, through: ['3'] }, items: 3 });
     break;
   }

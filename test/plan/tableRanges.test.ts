@@ -1,32 +1,21 @@
 import postgres, { type Sql } from 'postgres';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import {
   type TableRange,
   type TableRangesOptions,
   tableRanges,
 } from '../../src/plan/tableRanges.ts';
-import { busySessions, createTestDatabase } from '../support/db.ts';
+import { busySessions, useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 4, onnotice: () => {} });
-});
+const db = useTestDatabase({ max: 4 });
 
 // A cursor left open by a stopped or failed plan would show as a busy session here.
 afterEach(async () => {
-  expect(await busySessions(sql)).toBe(0);
+  expect(await busySessions(db.sql)).toBe(0);
 });
 
-afterAll(async () => {
-  await sql?.end();
-  await db?.drop();
-});
-
-async function plan(options: TableRangesOptions, on: Sql = sql): Promise<TableRange[]> {
+async function plan(options: TableRangesOptions, on: Sql = db.sql): Promise<TableRange[]> {
   const source = tableRanges(options);
   const ranges: TableRange[] = [];
   for await (const task of source.plan({ sql: on })) {
@@ -38,11 +27,11 @@ async function plan(options: TableRangesOptions, on: Sql = sql): Promise<TableRa
 }
 
 /** Checks coverage from the database: each row in exactly one range, and each range's count. */
-async function checkCoverage(table: string, ranges: TableRange[], where = sql`true`) {
-  const t = sql(table);
+async function checkCoverage(table: string, ranges: TableRange[], where = db.sql`true`) {
+  const t = db.sql(table);
   const starts = ranges.map((r) => r.start);
   const ends = ranges.map((r) => r.end);
-  const [bounds] = await sql`
+  const [bounds] = await db.sql`
     select min(id)::text as min, max(id)::text as max, count(*)::int as n from ${t} where ${where}`;
   expect(ranges[0]?.start).toBe(bounds?.min);
   expect(ranges.at(-1)?.end).toBe(bounds?.max);
@@ -51,13 +40,13 @@ async function checkCoverage(table: string, ranges: TableRange[], where = sql`tr
     const prev = ranges[i - 1];
     if (prev) expect(BigInt(range.start)).toBe(BigInt(prev.end) + 1n);
   }
-  const counted = await sql`
+  const counted = await db.sql`
     with r as (select s::int8 as s, e::int8 as e, i from unnest(${starts}::text[], ${ends}::text[])
       with ordinality as r(s, e, i))
     select count(t.id)::int as n from r left join ${t} t on t.id between r.s and r.e and ${where}
     group by r.i order by r.i`;
   expect(counted.map((row) => row.n)).toEqual(ranges.map((r) => r.rows));
-  const [misplaced] = await sql`
+  const [misplaced] = await db.sql`
     with r as (select s::int8 as s, e::int8 as e from unnest(${starts}::text[], ${ends}::text[]) as r(s, e))
     select count(*)::int as n from (
       select count(r.s) as hits from ${t} t left join r on t.id between r.s and r.e
@@ -99,9 +88,9 @@ function randomKeys(int: (lo: number, hi: number) => number): string[] {
 }
 
 async function createKeys(table: string, keys: string[], type = 'bigint', unique = false) {
-  await sql`create table ${sql(table)} (id ${sql.unsafe(type)} not null)`;
-  await sql`insert into ${sql(table)} select unnest(${keys}::text[])::int8`;
-  await sql`create ${unique ? sql`unique` : sql``} index on ${sql(table)} (id)`;
+  await db.sql`create table ${db.sql(table)} (id ${db.sql.unsafe(type)} not null)`;
+  await db.sql`insert into ${db.sql(table)} select unnest(${keys}::text[])::int8`;
+  await db.sql`create ${unique ? db.sql`unique` : db.sql``} index on ${db.sql(table)} (id)`;
 }
 
 describe('coverage and balance', () => {
@@ -119,7 +108,7 @@ describe('coverage and balance', () => {
           expect(range.rows).toBeLessThanOrEqual(1.2 * rowsPerRange);
         }
       }
-      await sql`drop table ${sql(table)}`;
+      await db.sql`drop table ${db.sql(table)}`;
     }
   });
 
@@ -157,8 +146,8 @@ describe('coverage and balance', () => {
   });
 
   test('where narrows the rows planned', async () => {
-    await sql`create table orders (id bigint primary key, status text not null)`;
-    await sql`insert into orders select g * 10, case when g % 3 = 0 then 'paid' else 'open' end
+    await db.sql`create table orders (id bigint primary key, status text not null)`;
+    await db.sql`insert into orders select g * 10, case when g % 3 = 0 then 'paid' else 'open' end
       from generate_series(1, 1000) g`;
     const ranges = await plan({
       table: 'orders',
@@ -168,7 +157,7 @@ describe('coverage and balance', () => {
     });
     expect(ranges).toHaveLength(7);
     expect(ranges.slice(0, -1).every((r) => r.rows === 50)).toBe(true);
-    await checkCoverage('orders', ranges, sql`status = ${'paid'}`);
+    await checkCoverage('orders', ranges, db.sql`status = ${'paid'}`);
 
     // Ranges of 100 rows or more are planned by index probes, which must apply `where` too.
     const probed = await plan({
@@ -178,20 +167,20 @@ describe('coverage and balance', () => {
       where: (s) => s`status = ${'paid'}`,
     });
     expect(probed.map((r) => r.rows)).toEqual([100, 100, 100, 33]);
-    await checkCoverage('orders', probed, sql`status = ${'paid'}`);
+    await checkCoverage('orders', probed, db.sql`status = ${'paid'}`);
   });
 
   test('an empty table, or no rows matching where, plans nothing', async () => {
-    await sql`create table empty (id int primary key)`;
+    await db.sql`create table empty (id int primary key)`;
     expect(await plan({ table: 'empty', key: 'id', rowsPerRange: 10 })).toEqual([]);
     const none = (s: Sql) => s`status = ${'refunded'}`;
     expect(await plan({ table: 'orders', key: 'id', rowsPerRange: 10, where: none })).toEqual([]);
   });
 
   test('quoted names work and a stopped plan frees its connection', async () => {
-    await sql`create schema ${sql('Shop')}`;
-    await sql`create table ${sql.unsafe('"Shop"."Odd ""Table"""')} ("Key Col" int primary key)`;
-    await sql`insert into ${sql.unsafe('"Shop"."Odd ""Table"""')} select generate_series(1, 5000)`;
+    await db.sql`create schema ${db.sql('Shop')}`;
+    await db.sql`create table ${db.sql.unsafe('"Shop"."Odd ""Table"""')} ("Key Col" int primary key)`;
+    await db.sql`insert into ${db.sql.unsafe('"Shop"."Odd ""Table"""')} select generate_series(1, 5000)`;
     const one = postgres(db.url, { max: 1, onnotice: () => {} });
     try {
       const source = tableRanges({ table: 'Shop.Odd "Table"', key: 'Key Col', rowsPerRange: 1 });
@@ -208,14 +197,14 @@ describe('coverage and balance', () => {
 
 describe('refusals', () => {
   test('each refusal is one InputError naming the thing, thrown before anything is planned', async () => {
-    await sql`create table plain (id int, other int, name text, gappy bigint)`;
-    await sql`insert into plain values (1, 1, 'a', 1), (2, 2, 'b', null)`;
-    await sql`create index on plain (other, id)`;
-    await sql`create index on plain using hash (name)`;
-    await sql`create index on plain (gappy)`;
-    await sql`create view plain_view as select * from plain`;
+    await db.sql`create table plain (id int, other int, name text, gappy bigint)`;
+    await db.sql`insert into plain values (1, 1, 'a', 1), (2, 2, 'b', null)`;
+    await db.sql`create index on plain (other, id)`;
+    await db.sql`create index on plain using hash (name)`;
+    await db.sql`create index on plain (gappy)`;
+    await db.sql`create view plain_view as select * from plain`;
     const catalog = () =>
-      sql`select relname, relkind from pg_class where relnamespace = 'public'::regnamespace order by 1`;
+      db.sql`select relname, relkind from pg_class where relnamespace = 'public'::regnamespace order by 1`;
     const before = await catalog();
     const refusals: [Partial<TableRangesOptions>, RegExp][] = [
       [{ table: 'nope' }, /table `nope` does not exist/],
@@ -232,7 +221,7 @@ describe('refusals', () => {
       const source = tableRanges({ table: 'plain', key: 'id', rowsPerRange: 10, ...options });
       const yielded: unknown[] = [];
       const error = await (async () => {
-        for await (const task of source.plan({ sql })) yielded.push(task);
+        for await (const task of source.plan({ sql: db.sql })) yielded.push(task);
       })().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(InputError);
       expect(String((error as Error).message)).toMatch(pattern);

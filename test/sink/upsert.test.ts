@@ -1,30 +1,22 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import type { Sql } from 'postgres';
+import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { upsert } from '../../src/sink/upsert.ts';
-import { busySessions, createTestDatabase } from '../support/db.ts';
+import { busySessions, useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 4 });
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 4, onnotice: () => {} });
-  await sql`create schema shop`;
+  await db.sql`create schema shop`;
 });
 
 afterEach(async () => {
-  expect(await busySessions(sql)).toBe(0);
-});
-
-afterAll(async () => {
-  await sql?.end();
-  await db?.drop();
+  expect(await busySessions(db.sql)).toBe(0);
 });
 
 beforeEach(async () => {
-  await sql`drop table if exists shop.events, plain, tenants_items`;
-  await sql`
+  await db.sql`drop table if exists shop.events, plain, tenants_items`;
+  await db.sql`
     create table shop.events (
       id bigint primary key,
       at timestamptz not null,
@@ -59,7 +51,7 @@ function events(n: number, version = 0): Event[] {
 }
 
 async function contents(table = 'shop.events') {
-  return sql.unsafe(`select * from ${table} order by 1, 2`);
+  return db.sql.unsafe(`select * from ${table} order by 1, 2`);
 }
 
 function asStored(rows: Event[]) {
@@ -69,16 +61,16 @@ function asStored(rows: Event[]) {
 describe('upsert', () => {
   test('2,500 rows in 3 batches round-trip every type, and a second run changes nothing', async () => {
     const rows = events(2500);
-    const first = await upsert(sql, 'shop.events', rows, { key: ['id'], update: 'all' });
+    const first = await upsert(db.sql, 'shop.events', rows, { key: ['id'], update: 'all' });
     expect(first.written).toBe(2500);
     const after = await contents();
     expect(after).toEqual(asStored(rows));
 
-    const again = await upsert(sql, 'shop.events', rows, { key: ['id'], update: 'all' });
+    const again = await upsert(db.sql, 'shop.events', rows, { key: ['id'], update: 'all' });
     expect(again.written).toBe(2500);
     expect(await contents()).toEqual(after);
 
-    await upsert(sql, 'shop.events', rows, { key: ['id'], update: 'none' });
+    await upsert(db.sql, 'shop.events', rows, { key: ['id'], update: 'none' });
     expect(await contents()).toEqual(after);
   });
 
@@ -86,40 +78,40 @@ describe('upsert', () => {
     const v0 = events(300);
     const v1 = events(300, 1);
     const v2 = events(300, 2);
-    await upsert(sql, 'shop.events', v0, { key: ['id'], update: 'all' });
+    await upsert(db.sql, 'shop.events', v0, { key: ['id'], update: 'all' });
 
-    await upsert(sql, 'shop.events', v1, { key: ['id'], update: 'none' });
+    await upsert(db.sql, 'shop.events', v1, { key: ['id'], update: 'none' });
     expect(await contents()).toEqual(asStored(v0));
 
-    await upsert(sql, 'shop.events', v1, { key: ['id'], update: ['note'] });
+    await upsert(db.sql, 'shop.events', v1, { key: ['id'], update: ['note'] });
     expect(await contents()).toEqual(
       asStored(v0.map((r, i) => ({ ...r, note: v1[i]?.note ?? null }))),
     );
 
-    await upsert(sql, 'shop.events', v2, { key: ['id'], update: 'all' });
+    await upsert(db.sql, 'shop.events', v2, { key: ['id'], update: 'all' });
     expect(await contents()).toEqual(asStored(v2));
   });
 
   test("new rows are inserted under 'none', and only they count as written", async () => {
-    await upsert(sql, 'shop.events', events(100), { key: ['id'], update: 'all' });
-    const { written } = await upsert(sql, 'shop.events', events(150, 1), {
+    await upsert(db.sql, 'shop.events', events(100), { key: ['id'], update: 'all' });
+    const { written } = await upsert(db.sql, 'shop.events', events(150, 1), {
       key: ['id'],
       update: 'none',
     });
     expect(written).toBe(50);
-    const [count] = await sql`select count(*)::int as n from shop.events`;
+    const [count] = await db.sql`select count(*)::int as n from shop.events`;
     expect(count?.n).toBe(150);
   });
 
   test('a compound key, in any order, and a repeated key in one batch keeps the last row', async () => {
-    await sql`create table tenants_items (tenant text, id int, qty int, primary key (tenant, id))`;
+    await db.sql`create table tenants_items (tenant text, id int, qty int, primary key (tenant, id))`;
     const rows = [
       { tenant: 'a', id: 1, qty: 1 },
       { tenant: 'b', id: 1, qty: 2 },
       { tenant: 'a', id: 1, qty: 3 },
     ];
-    await upsert(sql, 'tenants_items', rows, { key: ['id', 'tenant'], update: 'all' });
-    await upsert(sql, 'tenants_items', rows, { key: ['tenant', 'id'], update: 'all' });
+    await upsert(db.sql, 'tenants_items', rows, { key: ['id', 'tenant'], update: 'all' });
+    await upsert(db.sql, 'tenants_items', rows, { key: ['tenant', 'id'], update: 'all' });
     expect(await contents('tenants_items')).toEqual([
       { tenant: 'a', id: 1, qty: 3 },
       { tenant: 'b', id: 1, qty: 2 },
@@ -127,11 +119,11 @@ describe('upsert', () => {
   });
 
   test('a unique index (not only a constraint) can be the key; no rows is a no-op', async () => {
-    await sql`create table plain (code text not null, n int)`;
-    await sql`create unique index on plain (code)`;
-    await upsert(sql, 'plain', [{ code: 'x', n: 1 }], { key: ['code'], update: 'all' });
-    await upsert(sql, 'plain', [{ code: 'x', n: 2 }], { key: ['code'], update: 'all' });
-    expect(await upsert(sql, 'plain', [], { key: ['code'], update: 'all' })).toEqual({
+    await db.sql`create table plain (code text not null, n int)`;
+    await db.sql`create unique index on plain (code)`;
+    await upsert(db.sql, 'plain', [{ code: 'x', n: 1 }], { key: ['code'], update: 'all' });
+    await upsert(db.sql, 'plain', [{ code: 'x', n: 2 }], { key: ['code'], update: 'all' });
+    expect(await upsert(db.sql, 'plain', [], { key: ['code'], update: 'all' })).toEqual({
       written: 0,
     });
     expect(await contents('plain')).toEqual([{ code: 'x', n: 2 }]);
@@ -140,7 +132,7 @@ describe('upsert', () => {
   test('within a transaction, a failure rolls every batch back', async () => {
     const rows = events(2500);
     await expect(
-      sql.begin(async (tx) => {
+      db.sql.begin(async (tx) => {
         await upsert(tx as unknown as Sql, 'shop.events', rows, { key: ['id'], update: 'all' });
         throw new Error('boom');
       }),
@@ -164,7 +156,7 @@ describe('upsert refuses bad input and writes nothing', () => {
 
   test('a missing table', async () => {
     await refused(
-      upsert(sql, 'shop.nope', one, { key: ['id'], update: 'all' }),
+      upsert(db.sql, 'shop.nope', one, { key: ['id'], update: 'all' }),
       'upsert(shop.nope): table shop.nope does not exist',
     );
   });
@@ -172,26 +164,26 @@ describe('upsert refuses bad input and writes nothing', () => {
   test('a missing column', async () => {
     const rows = one.map((r) => ({ ...r, colour: 'red' }));
     await refused(
-      upsert(sql, 'shop.events', rows, { key: ['id'], update: 'all' }),
+      upsert(db.sql, 'shop.events', rows, { key: ['id'], update: 'all' }),
       'upsert(shop.events): column "colour" does not exist in shop.events',
     );
   });
 
   test('a key with no unique constraint names the constraint it needs', async () => {
     await refused(
-      upsert(sql, 'shop.events', one, { key: ['id', 'note'], update: 'all' }),
+      upsert(db.sql, 'shop.events', one, { key: ['id', 'note'], update: 'all' }),
       'upsert(shop.events): no unique constraint on (id, note); add one with `alter table shop.events add unique (id, note)`',
     );
     await refused(
-      upsert(sql, 'shop.events', one, { key: ['note'], update: 'all' }),
+      upsert(db.sql, 'shop.events', one, { key: ['note'], update: 'all' }),
       '`alter table shop.events add unique (note)`',
     );
   });
 
   test('a partial unique index cannot be the key', async () => {
-    await sql`create unique index on shop.events (note) where note is not null`;
+    await db.sql`create unique index on shop.events (note) where note is not null`;
     await refused(
-      upsert(sql, 'shop.events', one, { key: ['note'], update: 'all' }),
+      upsert(db.sql, 'shop.events', one, { key: ['note'], update: 'all' }),
       'no unique constraint on (note)',
     );
   });
@@ -200,7 +192,7 @@ describe('upsert refuses bad input and writes nothing', () => {
     const rows: object[] = events(1500);
     rows[1200] = { id: 1n, at: new Date() };
     await refused(
-      upsert(sql, 'shop.events', rows, { key: ['id'], update: 'all' }),
+      upsert(db.sql, 'shop.events', rows, { key: ['id'], update: 'all' }),
       'row 1200 has columns (id, at) but row 0 has (id, at, amount, doc, tags, note)',
     );
   });
@@ -220,22 +212,22 @@ describe('upsert refuses bad input and writes nothing', () => {
       [{ key: ['other'], update: 'all' }, 'key column "other" is missing from the rows'],
     ];
     for (const [options, message] of bad) {
-      await refused(upsert(sql, 'shop.events', one, options as never), message);
+      await refused(upsert(db.sql, 'shop.events', one, options as never), message);
     }
     await refused(
-      upsert(sql, 'a.b.c', one, { key: ['id'], update: 'all' }),
+      upsert(db.sql, 'a.b.c', one, { key: ['id'], update: 'all' }),
       'Expected `table` to be a table name',
     );
   });
 
   test('a refusal is not cached: adding the constraint makes the same call work', async () => {
-    await sql`create table plain (code text, n int)`;
+    await db.sql`create table plain (code text, n int)`;
     const rows = [{ code: 'x', n: 1 }];
-    await expect(upsert(sql, 'plain', rows, { key: ['code'], update: 'all' })).rejects.toThrow(
+    await expect(upsert(db.sql, 'plain', rows, { key: ['code'], update: 'all' })).rejects.toThrow(
       'add one with `alter table plain add unique (code)`',
     );
-    await sql`alter table plain add unique (code)`;
-    expect(await upsert(sql, 'plain', rows, { key: ['code'], update: 'all' })).toEqual({
+    await db.sql`alter table plain add unique (code)`;
+    expect(await upsert(db.sql, 'plain', rows, { key: ['code'], update: 'all' })).toEqual({
       written: 1,
     });
   });

@@ -1,34 +1,25 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { upsert } from '../../src/sink/upsert.ts';
-import { busySessions, createTestDatabase } from '../support/db.ts';
+import { busySessions, useTestDatabase } from '../support/db.ts';
 
 // Values that are awkward to carry, repeated keys at scale, and refusals by PostgreSQL itself.
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 4 });
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 4, onnotice: () => {} });
-  await sql`create domain email as text check (value like '%@%')`;
-  await sql`create domain meta as jsonb`;
-  await sql`create domain short_text as varchar(12)`;
-  await sql`create type money_pair as (amount numeric, currency text)`;
+  await db.sql`create domain email as text check (value like '%@%')`;
+  await db.sql`create domain meta as jsonb`;
+  await db.sql`create domain short_text as varchar(12)`;
+  await db.sql`create type money_pair as (amount numeric, currency text)`;
 });
 
 afterEach(async () => {
-  expect(await busySessions(sql)).toBe(0);
-});
-
-afterAll(async () => {
-  await sql?.end();
-  await db?.drop();
+  expect(await busySessions(db.sql)).toBe(0);
 });
 
 beforeEach(async () => {
-  await sql`drop table if exists kitchen, coded, priced`;
-  await sql`
+  await db.sql`drop table if exists kitchen, coded, priced`;
+  await db.sql`
     create table kitchen (
       id bigint primary key,
       at timestamptz,
@@ -100,7 +91,7 @@ function kitchenRows(version = 0) {
 
 // Arrays are read as JSON: postgres.js 3.4 reads a NULL array element as the string 'NULL'.
 async function stored() {
-  return sql`
+  return db.sql`
     select id::int, to_char(at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') as at,
       amount::text, doc, raw::text, to_jsonb(tags) as tags, grid::text, note, flag, bytes,
       mail::text, extra, to_jsonb(shorts) as shorts, extract(epoch from span)::text as span
@@ -109,7 +100,7 @@ async function stored() {
 
 describe('awkward values', () => {
   test('strings with tabs, newlines, backslashes and quotes, microseconds, long numerics, nested jsonb, arrays with NULLs, domains, bytea', async () => {
-    expect(await upsert(sql, 'kitchen', kitchenRows(), { key: ['id'], update: 'all' })).toEqual({
+    expect(await upsert(db.sql, 'kitchen', kitchenRows(), { key: ['id'], update: 'all' })).toEqual({
       written: nasty.length,
     });
     const rows = await stored();
@@ -140,11 +131,11 @@ describe('awkward values', () => {
   });
 
   test('a replay leaves the contents identical; a column-list update changes only its columns', async () => {
-    await upsert(sql, 'kitchen', kitchenRows(), { key: ['id'], update: 'all' });
+    await upsert(db.sql, 'kitchen', kitchenRows(), { key: ['id'], update: 'all' });
     const first = await stored();
-    await upsert(sql, 'kitchen', kitchenRows(), { key: ['id'], update: 'all' });
+    await upsert(db.sql, 'kitchen', kitchenRows(), { key: ['id'], update: 'all' });
     expect(await stored()).toEqual(first);
-    await upsert(sql, 'kitchen', kitchenRows(1), { key: ['id'], update: ['doc', 'tags'] });
+    await upsert(db.sql, 'kitchen', kitchenRows(1), { key: ['id'], update: ['doc', 'tags'] });
     const after = await stored();
     expect(after.map((r) => ({ ...r, doc: null, tags: null }))).toEqual(
       first.map((r) => ({ ...r, doc: null, tags: null })),
@@ -154,23 +145,23 @@ describe('awkward values', () => {
   });
 
   test('a row-type column takes an object', async () => {
-    await sql`create table priced (id int primary key, price money_pair)`;
+    await db.sql`create table priced (id int primary key, price money_pair)`;
     const rows = [{ id: 1, price: { amount: '9.99', currency: 'EUR\t"x"' } }];
-    await upsert(sql, 'priced', rows, { key: ['id'], update: 'all' });
-    const [row] = await sql`select (price).amount::text, (price).currency from priced`;
+    await upsert(db.sql, 'priced', rows, { key: ['id'], update: 'all' });
+    const [row] = await db.sql`select (price).amount::text, (price).currency from priced`;
     expect(row).toEqual({ amount: '9.99', currency: 'EUR\t"x"' });
   });
 
   test('PostgreSQL refuses a value too long for varchar(n), and a NUL character', async () => {
-    await sql`create table coded (id int primary key, code varchar(3))`;
+    await db.sql`create table coded (id int primary key, code varchar(3))`;
     const options = { key: ['id'], update: 'all' } as const;
-    await expect(upsert(sql, 'coded', [{ id: 1, code: 'abcd' }], options)).rejects.toThrow(
+    await expect(upsert(db.sql, 'coded', [{ id: 1, code: 'abcd' }], options)).rejects.toThrow(
       'value too long for type character varying(3)',
     );
-    await expect(upsert(sql, 'coded', [{ id: 1, code: 'a\0b' }], options)).rejects.toThrow(
+    await expect(upsert(db.sql, 'coded', [{ id: 1, code: 'a\0b' }], options)).rejects.toThrow(
       'unsupported Unicode escape sequence',
     );
-    const [count] = await sql`select count(*)::int as n from coded`;
+    const [count] = await db.sql`select count(*)::int as n from coded`;
     expect(count?.n).toBe(0);
   });
 });
@@ -187,15 +178,15 @@ describe('repeated keys within one batch', () => {
 
   test('updating keeps the last row of a key, as writing one by one would', async () => {
     const options = { key: ['id'], update: 'all', batchSize: 30_000 } as const;
-    expect(await upsert(sql, 'kitchen', rows(0), options)).toEqual({ written: keys });
-    expect(await sql`select distinct note from kitchen`).toEqual([{ note: 'round 0, copy 2' }]);
+    expect(await upsert(db.sql, 'kitchen', rows(0), options)).toEqual({ written: keys });
+    expect(await db.sql`select distinct note from kitchen`).toEqual([{ note: 'round 0, copy 2' }]);
   });
 
   test("'none' keeps the first row of a key", async () => {
     const options = { key: ['id'], update: 'none', batchSize: 30_000 } as const;
-    expect(await upsert(sql, 'kitchen', rows(0), options)).toEqual({ written: keys });
-    expect(await upsert(sql, 'kitchen', rows(1), options)).toEqual({ written: 0 });
-    expect(await sql`select distinct note from kitchen`).toEqual([{ note: 'round 0, copy 0' }]);
+    expect(await upsert(db.sql, 'kitchen', rows(0), options)).toEqual({ written: keys });
+    expect(await upsert(db.sql, 'kitchen', rows(1), options)).toEqual({ written: 0 });
+    expect(await db.sql`select distinct note from kitchen`).toEqual([{ note: 'round 0, copy 0' }]);
   });
 });
 
@@ -204,7 +195,7 @@ test('on a reserved connection (as a job gets), a bad value in a later batch kee
     id: BigInt(i),
     at: i === 5500 ? 'not a time' : new Date(i),
   }));
-  const reserved = await sql.reserve();
+  const reserved = await db.sql.reserve();
   try {
     await expect(
       upsert(reserved, 'kitchen', rows, { key: ['id'], update: 'all', batchSize: 2000 }),
@@ -212,6 +203,6 @@ test('on a reserved connection (as a job gets), a bad value in a later batch kee
   } finally {
     reserved.release();
   }
-  const [count] = await sql`select count(*)::int as n from kitchen`;
+  const [count] = await db.sql`select count(*)::int as n from kitchen`;
   expect(count?.n).toBe(4000);
 });

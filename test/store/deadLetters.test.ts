@@ -1,24 +1,18 @@
-import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { failed, type Outcome, succeeded } from '../../src/job/outcome.ts';
 import { type Claim, Store } from '../../src/store/index.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 2 });
 let store: Store;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
   store = await Store.open(db.url);
   await store.join();
 });
 
 afterAll(async () => {
   await store.close();
-  await sql.end();
-  await db.drop();
 });
 
 /** A job of chunks of items `{ id, n }`, all of it claimed, one claim per chunk. */
@@ -35,7 +29,7 @@ async function claimedJob(name: string, chunks: number[][]) {
 
 const item = (n: number) => ({ id: `item-${n}`, n });
 const letters = (jobId: string) =>
-  sql`select item_key, task_seq, payload, error, error_stack, attempts, first_failed_at, last_failed_at
+  db.sql`select item_key, task_seq, payload, error, error_stack, attempts, first_failed_at, last_failed_at
       from sluice.dead_letters where job_id = ${jobId} order by item_key`;
 
 test('a stale claim records no dead letter; the current one does, in the same statement', async () => {
@@ -135,7 +129,7 @@ test('replay queues each letter once, in a task per chunk, and no longer counts 
   expect(await store.requeueDeadLetters(job.id)).toEqual({ letters: 0, tasks: 0 });
 
   const tasks =
-    await sql`select seq, status, payload, failed_items::int as failed_items from sluice.tasks
+    await db.sql`select seq, status, payload, failed_items::int as failed_items from sluice.tasks
     where job_id = ${job.id} order by seq`;
   expect(tasks.map((t) => [t.seq, t.status, t.failed_items])).toEqual([
     [0, 'done', 0],
@@ -186,11 +180,11 @@ test('purge deletes one key or all; listing uses the index', async () => {
   expect(await store.purgeDeadLetters(job.id)).toBe(2);
   expect((await store.deadLetters(job.id, 10)).total).toBe(0);
 
-  await sql`set enable_seqscan = off`;
-  const plan = await sql.unsafe(
+  await db.sql`set enable_seqscan = off`;
+  const plan = await db.sql.unsafe(
     `explain select item_key from sluice.dead_letters where job_id = $1 order by item_key limit 100`,
     [job.id],
   );
-  await sql`set enable_seqscan = on`;
+  await db.sql`set enable_seqscan = on`;
   expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/Index/);
 });

@@ -1,10 +1,8 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, expect, test } from 'vitest';
 import { Store } from '../../src/store/index.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 2 });
 const stores: Store[] = [];
 
 async function open(): Promise<Store> {
@@ -26,15 +24,8 @@ async function plan(store: Store, name: string, tasks: number, cap: number) {
 
 const inOneMinute = () => new Date(Date.now() + 60_000);
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
-});
-
 afterAll(async () => {
   await Promise.all(stores.map((store) => store.close().catch(() => {})));
-  await sql.end();
-  await db.drop();
 });
 
 test('at a cap of 1, a task in retry backoff is waited for, not overtaken', async () => {
@@ -55,7 +46,7 @@ test('at a cap of 1, a task in retry backoff is waited for, not overtaken', asyn
   const next = await store.nextRunnableAt(job.id);
   expect(next?.getTime()).toBeGreaterThan(Date.now() + 50_000);
 
-  await sql`update sluice.tasks set run_after = now() where job_id = ${job.id} and seq = 1`;
+  await db.sql`update sluice.tasks set run_after = now() where job_id = ${job.id} and seq = 1`;
   const [retried] = await store.claim(job.id, 5);
   expect(retried).toMatchObject({ seq: 1, attempts: 2 });
 });
@@ -63,7 +54,7 @@ test('at a cap of 1, a task in retry backoff is waited for, not overtaken', asyn
 test('at a cap of 1, a row lock on the first task does not let SKIP LOCKED skip past it', async () => {
   const store = await open();
   const job = await plan(store, 'locked-first', 3, 1);
-  const locker = await sql.reserve();
+  const locker = await db.sql.reserve();
   try {
     await locker`begin`;
     await locker`select 1 from sluice.tasks where job_id = ${job.id} and seq = 0 for update`;
@@ -106,16 +97,16 @@ test('above a cap of 1, a task in backoff is still skipped, as before', async ()
 test('a job that is not running hands out nothing', async () => {
   const store = await open();
   const job = await plan(store, 'not-running', 2, 1);
-  await sql`update sluice.jobs set status = 'done' where id = ${job.id}`;
+  await db.sql`update sluice.jobs set status = 'done' where id = ${job.id}`;
   expect(await store.claim(job.id, 1)).toEqual([]);
 });
 
 test('the ordered claim finds the first pending task through an index, past many done ones', async () => {
   const store = await open();
   const job = await plan(store, 'big-ordered', 20_000, 1);
-  await sql`update sluice.tasks set status = 'done' where job_id = ${job.id} and seq < ${19_980}`;
-  await sql`analyze sluice.tasks`;
-  const plans = await sql.unsafe(
+  await db.sql`update sluice.tasks set status = 'done' where job_id = ${job.id} and seq < ${19_980}`;
+  await db.sql`analyze sluice.tasks`;
+  const plans = await db.sql.unsafe(
     `explain select t.seq, t.run_after from sluice.tasks t
      where t.job_id = $1 and t.status = 'pending' order by t.seq limit 1`,
     [job.id],

@@ -1,12 +1,10 @@
 import { readdir } from 'node:fs/promises';
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, expect, test } from 'vitest';
 import { Store } from '../../src/store/index.ts';
 import { completeTask } from '../../src/store/outcome.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
+const db = useTestDatabase({ max: 2 });
 const stores: Store[] = [];
 
 async function open(): Promise<Store> {
@@ -25,20 +23,13 @@ async function plan(store: Store, name: string, tasks: number, cap: number, atte
   return job;
 }
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
-});
-
 afterAll(async () => {
   await Promise.all(stores.map((store) => store.close().catch(() => {})));
-  await sql.end();
-  await db.drop();
 });
 
 test('processes that start at once apply each migration exactly once', async () => {
   await Promise.all(Array.from({ length: 6 }, () => open()));
-  const ledger = await sql`select version, name from sluice.migrations order by version`;
+  const ledger = await db.sql`select version, name from sluice.migrations order by version`;
   const files = (await readdir(new URL('../../src/store/migrations/', import.meta.url))).sort();
   expect(ledger.map((row) => row.version)).toEqual(files.map((name) => Number(name.slice(0, 4))));
   expect(ledger.length).toBeGreaterThanOrEqual(2);
@@ -53,7 +44,7 @@ test('concurrent claimers in separate sessions never exceed the cap together', a
   );
   expect(claimed.flat()).toHaveLength(5);
   const [running] =
-    await sql`select count(*)::int as n from sluice.tasks where job_id = ${job.id} and status = 'running'`;
+    await db.sql`select count(*)::int as n from sluice.tasks where job_id = ${job.id} and status = 'running'`;
   expect(running?.n).toBe(5);
   expect(new Set(claimed.flat().map((task) => task.seq)).size).toBe(5);
 });
@@ -76,11 +67,11 @@ test('a dead process’s task is reclaimed and its late completion refused', asy
   expect(again?.epoch).toBe(task.epoch + 1);
 
   const stale = { jobId: job.id, seq: task.seq, epoch: task.epoch };
-  expect(await completeTask(sql, stale, 'late')).toBe(false);
+  expect(await completeTask(db.sql, stale, 'late')).toBe(false);
   expect(
     await survivor.complete({ jobId: job.id, seq: task.seq, epoch: again?.epoch ?? -1 }, 'fresh'),
   ).toBe(true);
-  const [row] = await sql`select status, report from sluice.tasks where job_id = ${job.id}`;
+  const [row] = await db.sql`select status, report from sluice.tasks where job_id = ${job.id}`;
   expect(row).toEqual({ status: 'done', report: 'fresh' });
 });
 
@@ -90,10 +81,10 @@ test('an expired lease is reclaimed even while its owner lives, and the last att
   const job = await plan(store, 'lease', 2, 2, 1);
   const claimed = await store.claim(job.id, 2);
   expect(claimed).toHaveLength(2);
-  await sql`update sluice.tasks set lease_until = now() - interval '1 second' where job_id = ${job.id}`;
+  await db.sql`update sluice.tasks set lease_until = now() - interval '1 second' where job_id = ${job.id}`;
   expect(await store.reclaimOrphans(job.id)).toBe(2);
   const rows =
-    await sql`select status, error from sluice.tasks where job_id = ${job.id} order by seq`;
+    await db.sql`select status, error from sluice.tasks where job_id = ${job.id} order by seq`;
   // One attempt allowed, one used: the task fails instead of running a second time.
   expect(rows.map((row) => row.status)).toEqual(['failed', 'failed']);
   expect(rows[0]?.error).toContain('died');
@@ -110,7 +101,7 @@ test('a failed plan leaves no job behind', async () => {
   );
   await expect(failing).rejects.toThrow('half-way');
   expect(await store.findJob('half-planned')).toBeUndefined();
-  const [orphans] = await sql`select count(*)::int as n from sluice.tasks t
+  const [orphans] = await db.sql`select count(*)::int as n from sluice.tasks t
     where not exists (select 1 from sluice.jobs j where j.id = t.job_id)`;
   expect(orphans?.n).toBe(0);
 });
@@ -118,9 +109,9 @@ test('a failed plan leaves no job behind', async () => {
 test('claims and the cap use the index, not a scan of all tasks', async () => {
   const store = await open();
   await plan(store, 'big', 20_000, 4);
-  await sql`analyze sluice.tasks`;
-  const [job] = await sql`select id from sluice.jobs where name = 'big'`;
-  const explain = await sql.unsafe(
+  await db.sql`analyze sluice.tasks`;
+  const [job] = await db.sql`select id from sluice.jobs where name = 'big'`;
+  const explain = await db.sql.unsafe(
     `explain select seq from sluice.tasks where job_id = $1 and status = 'pending' and run_after <= now() order by seq limit 4`,
     [job?.id],
   );

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 
 /** The server every test uses: TEST_DATABASE_URL or the embedded one started for this run. */
 export function serverUrl(): string {
@@ -24,6 +24,43 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
       const sql = postgres(serverUrl(), { max: 1, onnotice: () => {} });
       await sql.unsafe(`drop database if exists "${name}" with (force)`);
       await sql.end();
+    },
+  };
+}
+
+/**
+ * A database of its own for the calling test file, with a postgres.js pool on it, so that each
+ * file does not repeat that setup: registers a beforeAll (create, then connect) and an afterAll
+ * (end the pool, then drop). Call it at the top level, before the file's own beforeAll, which can
+ * then use the database (after-hooks run in reverse, so the file's own afterAll still sees it).
+ * `url` and `sql` are getters because both exist only once the beforeAll has run: read them inside
+ * tests and hooks, not at module level.
+ */
+export function useTestDatabase(options: { max?: number } = {}): {
+  readonly url: string;
+  readonly sql: postgres.Sql;
+} {
+  let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  let sql: postgres.Sql | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    sql = postgres(db.url, { max: options.max ?? 2, onnotice: () => {} });
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await db?.drop();
+  });
+  const ready = () => {
+    if (!db || !sql)
+      throw new Error('useTestDatabase(): url and sql are ready only inside tests and hooks');
+    return { url: db.url, sql };
+  };
+  return {
+    get url() {
+      return ready().url;
+    },
+    get sql() {
+      return ready().sql;
     },
   };
 }

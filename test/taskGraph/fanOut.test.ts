@@ -1,20 +1,8 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { finished, runSluice, spawnSluice, waitFor } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
+const db = useTestDatabase({ max: 2 });
 
 const args = () => ['run', 'test/fixtures/fanOutJob.ts', '--database-url', db.url, '--json'];
 
@@ -24,7 +12,7 @@ interface FanIn {
 }
 
 async function fanIns(): Promise<FanIn[]> {
-  return sql<FanIn[]>`select parent, children from fan_ins order by parent`;
+  return db.sql<FanIn[]>`select parent, children from fan_ins order by parent`;
 }
 
 /** What each child must report, in the order its parent emitted them (see the fixture). */
@@ -42,13 +30,13 @@ test('SIGKILL while children run, then run again: each fan-in runs once, with ev
   const victim = spawnSluice(args(), env);
   const victimDone = finished(victim);
   await waitFor(async () => {
-    const [row] = await sql<{ n: number }[]>`
+    const [row] = await db.sql<{ n: number }[]>`
       select count(*)::int as n from child_runs`.catch(() => [{ n: 0 }]);
     return (row?.n ?? 0) >= 6;
   });
   victim.kill('SIGKILL');
   expect((await victimDone).signal).toBe('SIGKILL');
-  const [waiting] = await sql<{ n: number }[]>`
+  const [waiting] = await db.sql<{ n: number }[]>`
     select count(*)::int as n from sluice.tasks where status = 'waiting'`;
   expect(waiting?.n).toBeGreaterThan(0);
 
@@ -64,7 +52,7 @@ test('SIGKILL while children run, then run again: each fan-in runs once, with ev
   expect(rows.map((r) => r.parent)).toEqual([1, 2, 3, 4]);
   for (const row of rows) expect(row.children).toEqual(expectedChildren(row.parent, 6));
   // Children cut off by the kill ran again; none ran more than twice.
-  const [runs] = await sql<{ distinct: number; most: number }[]>`
+  const [runs] = await db.sql<{ distinct: number; most: number }[]>`
     select count(*)::int as distinct, max(n)::int as most
     from (select count(*) as n from child_runs group by n) per_child`;
   expect(runs).toEqual({ distinct: 24, most: expect.any(Number) });
@@ -72,7 +60,7 @@ test('SIGKILL while children run, then run again: each fan-in runs once, with ev
 });
 
 test('children that fail for good reach the fan-in as failures, and the job fails', async () => {
-  await sql`truncate fan_ins, child_runs`;
+  await db.sql`truncate fan_ins, child_runs`;
   const env = { JOB_NAME: 'failing', PARENTS: '3', CHILDREN: '6', FAIL_KIND: 'label' };
   const run = await runSluice(args(), env);
   expect(run.code, run.stderr).toBe(3);
@@ -90,7 +78,7 @@ test('children that fail for good reach the fan-in as failures, and the job fail
   expect((await fanIns()).map((r) => r.parent)).toEqual([1, 2, 3]);
 
   // Once the handler is fixed, `sluice retry` reruns the failed children, then each fan-in again.
-  await sql`truncate fan_ins`;
+  await db.sql`truncate fan_ins`;
   const retry = await runSluice(
     ['retry', 'test/fixtures/fanOutJob.ts', '--database-url', db.url, '--json'],
     { ...env, FAIL_KIND: '' },

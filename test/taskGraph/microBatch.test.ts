@@ -1,26 +1,14 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { finished, runSluice, spawnSluice, waitFor } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
+const db = useTestDatabase({ max: 2 });
 
 const args = () => ['run', 'test/fixtures/microBatchJob.ts', '--database-url', db.url, '--json'];
 
 /** The batches appended for a job: their item numbers and the time span they were produced in. */
 async function batches(job: string) {
-  return sql<{ seq: number; ns: number[]; spanMs: number }[]>`
+  return db.sql<{ seq: number; ns: number[]; spanMs: number }[]>`
     select t.seq, array_agg((x->>'n')::int order by ord) as ns,
       (max((x->>'at')::float8) - min((x->>'at')::float8))::float8 as "spanMs"
     from sluice.tasks t join sluice.jobs j on j.id = t.job_id,
@@ -30,7 +18,7 @@ async function batches(job: string) {
 
 /** Item numbers with a successful outcome, once per outcome. */
 async function succeeded(job: string): Promise<number[]> {
-  const rows = await sql<{ n: number }[]>`
+  const rows = await db.sql<{ n: number }[]>`
     select (o.item->>'n')::int as n from sluice.outcomes o join sluice.jobs j on j.id = o.job_id
     where j.name = ${job} and o.ok order by 1`;
   return rows.map((r) => r.n);
@@ -72,7 +60,7 @@ test('a slow stream closes batches maxWaitMs after their first item', async () =
 });
 
 test('SIGKILL mid-stream, then run again: the stream resumes after the last appended batch', async () => {
-  await sql`drop table if exists seen`;
+  await db.sql`drop table if exists seen`;
   const env = {
     JOB_NAME: 'killed',
     N: '300',
@@ -83,13 +71,13 @@ test('SIGKILL mid-stream, then run again: the stream resumes after the last appe
   const victim = spawnSluice(args(), env);
   const victimDone = finished(victim);
   await waitFor(async () => {
-    const [row] = await sql<{ n: number }[]>`
+    const [row] = await db.sql<{ n: number }[]>`
       select count(*)::int as n from seen`.catch(() => [{ n: 0 }]);
     return (row?.n ?? 0) >= 60;
   });
   victim.kill('SIGKILL');
   expect((await victimDone).signal).toBe('SIGKILL');
-  const [job] = await sql<{ open: boolean; position: string }[]>`
+  const [job] = await db.sql<{ open: boolean; position: string }[]>`
     select open, feed_position as position from sluice.jobs where name = 'killed'`;
   expect(job?.open).toBe(true);
   expect(Number(job?.position)).toBeLessThan(300);
@@ -101,7 +89,7 @@ test('SIGKILL mid-stream, then run again: the stream resumes after the last appe
   // Every item was appended exactly once, and has exactly one outcome.
   expect((await batches('killed')).flatMap((b) => b.ns)).toEqual(range(300));
   expect(await succeeded('killed')).toEqual(range(300));
-  const [seen] = await sql<{ n: number }[]>`select count(distinct n)::int as n from seen`;
+  const [seen] = await db.sql<{ n: number }[]>`select count(distinct n)::int as n from seen`;
   expect(seen?.n).toBe(300);
 });
 
@@ -122,12 +110,12 @@ test('two processes on one stream: one reads it, both work, nothing is read twic
 });
 
 test('a window below 1 ms is refused before anything is written', async () => {
-  await sql`drop schema if exists sluice cascade`;
+  await db.sql`drop schema if exists sluice cascade`;
   const run = await runSluice(args(), { JOB_NAME: 'bad', MAX_WAIT_MS: '0' });
   expect(run.code, run.stderr).toBe(2);
   expect(run.stderr.trim()).toBe(
     'sluice: Expected `maxWaitMs` to be a whole number >= 1, got `0` (number)',
   );
-  const [found] = await sql`select to_regclass('sluice.jobs') as t`;
+  const [found] = await db.sql`select to_regclass('sluice.jobs') as t`;
   expect(found?.t).toBeNull();
 });

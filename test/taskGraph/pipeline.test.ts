@@ -1,26 +1,16 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { finished, runSluice, spawnSluice, waitFor } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
+const db = useTestDatabase({ max: 2 });
 
 const args = () => ['run', 'test/fixtures/pipelineJob.ts', '--database-url', db.url, '--json'];
 
 /** Tasks of a job by stage, as the store holds them. */
 async function stageTasks(job: string) {
-  return sql<{ seq: number; stage: string; status: string; startedAt: Date; finishedAt: Date }[]>`
+  return db.sql<
+    { seq: number; stage: string; status: string; startedAt: Date; finishedAt: Date }[]
+  >`
     select t.seq, coalesce(t.stage, 'extract') as stage, t.status, t.started_at as "startedAt",
       t.finished_at as "finishedAt"
     from sluice.tasks t join sluice.jobs j on j.id = t.job_id where j.name = ${job} order by t.seq`;
@@ -28,7 +18,7 @@ async function stageTasks(job: string) {
 
 /** Every source id that reached the load stage, once per time it did. */
 async function loadedIds(job: string): Promise<number[]> {
-  const rows = await sql<{ id: number }[]>`
+  const rows = await db.sql<{ id: number }[]>`
     select (row->>'id')::int as id
     from sluice.tasks t join sluice.jobs j on j.id = t.job_id, jsonb_array_elements(t.payload) row
     where j.name = ${job} and t.stage = 'load'`;
@@ -57,13 +47,13 @@ test('each batch flows through every stage once, and transform starts before ext
   );
   expect(firstTransform).toBeLessThan(lastExtractDone);
   expect(await loadedIds('flow')).toEqual(range(200));
-  const [dest] = await sql<{ n: number; sum: number }[]>`
+  const [dest] = await db.sql<{ n: number; sum: number }[]>`
     select count(*)::int as n, sum(doubled)::int as sum from dest`;
   expect(dest).toEqual({ n: 200, sum: 200 * 201 });
 });
 
 test('SIGKILL mid-pipeline, then run again: each stage resumes where it was', async () => {
-  await sql`drop table if exists stage_runs`;
+  await db.sql`drop table if exists stage_runs`;
   const env = {
     JOB_NAME: 'killed',
     ROWS: '300',
@@ -79,7 +69,7 @@ test('SIGKILL mid-pipeline, then run again: each stage resumes where it was', as
   });
   victim.kill('SIGKILL');
   expect((await victimDone).signal).toBe('SIGKILL');
-  const [{ killedAt } = { killedAt: new Date() }] = await sql<{ killedAt: Date }[]>`
+  const [{ killedAt } = { killedAt: new Date() }] = await db.sql<{ killedAt: Date }[]>`
     select clock_timestamp() as "killedAt"`;
   const before = await stageTasks('killed');
   const doneBefore = before.filter((t) => t.status === 'done').map((t) => t.seq);
@@ -94,20 +84,20 @@ test('SIGKILL mid-pipeline, then run again: each stage resumes where it was', as
     expect(after.filter((t) => t.stage === name && t.status === 'done')).toHaveLength(30);
   }
   // No task that had completed before the kill ran again.
-  const rerunOfDone = await sql`
+  const rerunOfDone = await db.sql`
     select seq from stage_runs where seq = any(${doneBefore}) and started_at > ${killedAt}`;
   expect(rerunOfDone).toHaveLength(0);
   // Only the tasks cut off by the kill (at most the cap) ran twice.
-  const twice = await sql`select seq from stage_runs group by seq having count(*) > 1`;
+  const twice = await db.sql`select seq from stage_runs group by seq having count(*) > 1`;
   expect(twice.length).toBeLessThanOrEqual(3);
   expect(await loadedIds('killed')).toEqual(range(300));
 });
 
 test('duplicate stage names are refused before anything is written', async () => {
-  await sql`drop schema if exists sluice cascade`;
+  await db.sql`drop schema if exists sluice cascade`;
   const run = await runSluice(args(), { JOB_NAME: 'dup', DUPLICATE_STAGE: '1' });
   expect(run.code, run.stderr).toBe(2);
   expect(run.stderr.trim()).toBe('sluice: Expected stage names to be unique, got `load` twice');
-  const [found] = await sql`select to_regclass('sluice.jobs') as t`;
+  const [found] = await db.sql`select to_regclass('sluice.jobs') as t`;
   expect(found?.t).toBeNull();
 });
