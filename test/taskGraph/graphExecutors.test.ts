@@ -1,23 +1,11 @@
-import postgres, { type Sql } from 'postgres';
-import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
+import { beforeEach, expect, test } from 'vitest';
 import { finished, spawnSluice } from '../support/cli.ts';
-import { createTestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/db.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let sql: Sql;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = postgres(db.url, { max: 2, onnotice: () => {} });
-});
-
-afterAll(async () => {
-  await sql.end();
-  await db.drop();
-});
+const db = useTestDatabase();
 
 beforeEach(async () => {
-  await sql`drop table if exists src, dest, stage_runs, child_runs, fan_ins`;
+  await db.sql`drop table if exists src, dest, stage_runs, child_runs, fan_ins`;
 });
 
 /** Runs a fixture in an executor mode; its summary, and the CLI's own pid. */
@@ -35,9 +23,9 @@ for (const executor of ['thread:2', 'process:2']) {
   test(`a pipeline runs every stage in ${executor} workers; the coordinator writes each stage's outputs`, async () => {
     const { summary, cliPid } = await run('pipelineJob.ts', `pipeline-${executor}`, executor);
     expect(summary).toMatchObject({ status: 'done', result: { loaded: 100, sum: 10100 } });
-    const [dest] = await sql`select count(*)::int as n, sum(doubled)::int as sum from dest`;
+    const [dest] = await db.sql`select count(*)::int as n, sum(doubled)::int as sum from dest`;
     expect(dest).toEqual({ n: 100, sum: 10100 });
-    const runs = await sql<{ stage: string; n: number; pids: number[] }[]>`
+    const runs = await db.sql<{ stage: string; n: number; pids: number[] }[]>`
       select stage, count(*)::int as n, array_agg(distinct pid) as pids
       from stage_runs group by stage order by stage`;
     expect(runs.map((r) => [r.stage, r.n])).toEqual([
@@ -56,7 +44,7 @@ for (const executor of ['thread:2', 'process:2']) {
 test('a fan-out runs its parents, children and fan-ins in process workers, each fan-in once', async () => {
   const { summary, cliPid } = await run('fanOutJob.ts', 'fan-out-process', 'process:2');
   expect(summary).toMatchObject({ status: 'done', result: { parents: 4, ok: 24, failed: 0 } });
-  const fanIns = await sql<{ parent: number; n: number; pid: number }[]>`
+  const fanIns = await db.sql<{ parent: number; n: number; pid: number }[]>`
     select parent, jsonb_array_length(children)::int as n, pid from fan_ins order by parent`;
   expect(fanIns.map((f) => [f.parent, f.n])).toEqual([
     [1, 6],
@@ -64,7 +52,7 @@ test('a fan-out runs its parents, children and fan-ins in process workers, each 
     [3, 6],
     [4, 6],
   ]);
-  const pids = await sql<{ pid: number }[]>`
+  const pids = await db.sql<{ pid: number }[]>`
     select distinct pid from child_runs union select distinct pid from fan_ins`;
   expect(pids.map((p) => p.pid)).not.toContain(cliPid);
   expect(pids.length).toBeLessThanOrEqual(2);
