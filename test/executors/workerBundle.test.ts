@@ -37,6 +37,7 @@ for (const executor of ['thread:2', 'process:2', 'process:0']) {
     expect(result.sum).toBe(820);
     expect(result.moduleFiles).toEqual(['bundledJob.ts']);
     expect(result.siblings).toEqual([sibling]);
+    expect(result.helpers).toEqual(['fixtures/function']);
     // A thread's argv is its process's; a child process names the file it started from.
     if (executor.startsWith('process')) expect(result.boots).toEqual(['bundleBoot.mjs']);
     expect((await readdir(scratch)).filter((f) => f.startsWith('sluice-worker-'))).toEqual([]);
@@ -50,5 +51,6 @@ for (const fixture of ['unbundledJob', 'computedImportJob']) {
     expect(result.boots).toEqual(['boot.mjs']);
     expect(result.moduleFiles).toEqual(['bundledJob.ts']);
     expect(result.siblings).toEqual([sibling]);
+    expect(result.helpers).toEqual(['fixtures/function']);
   });
 }

@@ -108,9 +108,12 @@ function sourceFiles(located: string[]): Plugin {
         if (!inNodeModules(found.path) || loaders[extname(found.path)] === 'ts') {
           return { path: found.path };
         }
-        return { path: pathToFileURL(found.path).href, external: true };
+        // `require` takes a path; `import` a URL.
+        const required = args.kind === 'require-call' || args.kind === 'require-resolve';
+        return { path: required ? found.path : pathToFileURL(found.path).href, external: true };
       });
-      // Each file keeps its own import.meta: a job that reads a file next to itself still finds it.
+      // Each file keeps its own import.meta (and __dirname, __filename in CommonJS): a job that
+      // reads a file next to itself still finds it.
       bundler.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
         const loader = loaders[extname(args.path)];
         if (!loader) return undefined;
@@ -118,19 +121,30 @@ function sourceFiles(located: string[]): Plugin {
         const ours = args.path.startsWith(sluiceSource);
         if (!ours && !inNodeModules(args.path) && computedImport.test(text))
           located.push(args.path);
-        return { contents: withOwnImportMeta(text, args.path), loader };
+        return { contents: withOwnLocation(text, args.path), loader };
       });
     },
   };
 }
 
-function withOwnImportMeta(text: string, path: string): string {
+function withOwnLocation(text: string, path: string): string {
   const values: Record<string, string> = {
     url: pathToFileURL(path).href,
     filename: path,
     dirname: dirname(path),
   };
-  return text.replace(/\bimport\.meta\.(url|filename|dirname)\b/g, (_, key: string) =>
+  const located = text.replace(/\bimport\.meta\.(url|filename|dirname)\b/g, (_, key: string) =>
     JSON.stringify(values[key]),
   );
+  // CommonJS names, declared at the top unless the file declares them itself (as ESM code often
+  // does); on the first line, so every line keeps its number for the source map.
+  const declarations = ['filename', 'dirname']
+    .filter((key) => new RegExp(`\\b__${key}\\b`).test(text))
+    .filter((key) => !new RegExp(`\\b(?:const|let|var|function|class)\\s+__${key}\\b`).test(text))
+    .map((key) => `var __${key} = ${JSON.stringify(values[key])};`)
+    .join(' ');
+  if (!declarations) return located;
+  // A shebang must stay first.
+  const shebang = located.startsWith('#!') ? located.indexOf('\n') + 1 : 0;
+  return located.slice(0, shebang) + declarations + located.slice(shebang);
 }
