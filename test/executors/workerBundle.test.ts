@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -54,3 +55,13 @@ for (const fixture of ['unbundledJob', 'computedImportJob']) {
     expect(result.helpers).toEqual(['fixtures/function']);
   });
 }
+
+// Last in this file: the tests above expect no folder left at all.
+test('a run removes the folders of runs whose process is gone, and keeps the others', async () => {
+  const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+  await mkdir(join(scratch, `sluice-worker-${gone}-killed`));
+  await mkdir(join(scratch, `sluice-worker-${process.pid}-running`));
+  await run('test/fixtures/bundledJob.ts', 'thread:1', 'orphans');
+  const left = (await readdir(scratch)).filter((f) => f.startsWith('sluice-worker-'));
+  expect(left).toEqual([`sluice-worker-${process.pid}-running`]);
+});

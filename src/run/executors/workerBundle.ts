@@ -2,7 +2,7 @@
 // module and this package's own TypeScript. Two threads load it in ~80 ms; registering tsx and
 // compiling file by file took ~500 ms in each worker, which was most of what a short run lost to
 // its pool. Packages stay outside the file, imported from where the job would import them.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -31,7 +31,8 @@ const tsxBoot: WorkerBoot = { file: source('./boot.mjs'), args: [], dispose: asy
  * tsx, which resolves as Node does from each file's own folder.
  */
 export async function bootFor(modulePath: string): Promise<WorkerBoot> {
-  const dir = await mkdtemp(join(tmpdir(), 'sluice-worker-'));
+  await removeOrphans();
+  const dir = await mkdtemp(join(tmpdir(), `${prefix}${process.pid}-`));
   const dispose = () => rm(dir, { recursive: true, force: true });
   const outfile = join(dir, 'worker.mjs');
   // Set when a file does what only its own location can answer: import a computed path.
@@ -54,6 +55,33 @@ export async function bootFor(modulePath: string): Promise<WorkerBoot> {
   } catch {
     await dispose();
     return tsxBoot;
+  }
+}
+
+// Each run's folder names the process that built it, so a later run can tell which are orphans.
+const prefix = 'sluice-worker-';
+
+/**
+ * Removes the folders of runs whose process is gone: one killed outright (SIGKILL, OOM) could
+ * not remove its own. A process of another user (EPERM) is alive and keeps its folder.
+ */
+async function removeOrphans(): Promise<void> {
+  const entries = await readdir(tmpdir()).catch(() => [] as string[]);
+  const orphans = entries.filter((entry) => {
+    const pid = Number(/^sluice-worker-(\d+)-/.exec(entry)?.[1]);
+    return Number.isSafeInteger(pid) && pid > 0 && !isAlive(pid);
+  });
+  await Promise.all(
+    orphans.map((entry) => rm(join(tmpdir(), entry), { recursive: true, force: true })),
+  );
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
