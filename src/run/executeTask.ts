@@ -8,6 +8,7 @@ import { backoffMs, canRetry } from './backoff.ts';
 import type { Executor, HostContext, TaskCall } from './executors/types.ts';
 import { type JobLimits, permitHandle } from './jobLimits.ts';
 import { keyedPartials } from './mapReduce.ts';
+import { reserveWorker } from './reserveWorker.ts';
 import { runItems } from './runItems.ts';
 import { graphStep, runGraphPlace } from './taskGraph.ts';
 import { attemptSignal } from './taskTimeout.ts';
@@ -45,8 +46,11 @@ export async function executeTask(
   // A task claimed ahead waits for room on a thread or process worker before its attempt starts
   // (and its timeout with it); stopped first, it goes back to the queue untouched.
   const executor = r.executor;
-  const room = executor ? await executor.reserve([r.stop, r.abort]) : undefined;
+  const { room, unmarked } = executor
+    ? await reserveWorker(store, claim, executor, [r.stop, r.abort])
+    : { room: undefined, unmarked: Promise.resolve() };
   if (executor && !room) {
+    await unmarked;
     await store.release(claim);
     events.emit('task:released', { seq: task.seq });
     return;
@@ -90,6 +94,7 @@ export async function executeTask(
             abort,
           );
     }
+    await unmarked;
     // A whole task is one signal for the adaptive cap; `each` reports item by item.
     if (!job.each) r.limits.adaptive?.record({ ok: true, latencyMs: performance.now() - started });
     let accepted: boolean;
@@ -108,6 +113,7 @@ export async function executeTask(
     }
     events.emit('task:done', { seq: task.seq, items, ms: performance.now() - started, accepted });
   } catch (thrown) {
+    await unmarked;
     if (abort.aborted && !attempt.timedOut) {
       await store.release(claim);
       events.emit('task:released', { seq: task.seq });

@@ -34,7 +34,14 @@ import {
 } from './jobs.ts';
 import { type Liveness, reclaimOrphans, registerProcess, renewLeases } from './liveness.ts';
 import { migrate } from './migrate.ts';
-import { type Claim, completeTask, failTask, releaseTask, saveCheckpoint } from './outcome.ts';
+import {
+  type Claim,
+  completeTask,
+  failTask,
+  markWaiting,
+  releaseTask,
+  saveCheckpoint,
+} from './outcome.ts';
 import { recordChunk, requeueFailedItems } from './outcomes.ts';
 import { countTasks, hasOpenTasks, type JobCounts, listFailed, readReports } from './progress.ts';
 import { againIfDisconnected } from './reconnect.ts';
@@ -130,6 +137,7 @@ export class Store {
   fail = (claim: Claim, error: Error, retryAt: Date | undefined) =>
     againIfDisconnected(() => failTask(this.sql, claim, error, retryAt));
   release = (claim: Claim) => againIfDisconnected(() => releaseTask(this.sql, claim));
+  markWaiting = (claim: Claim, waiting: boolean) => markWaiting(this.sql, claim, waiting);
   checkpoint = (claim: Claim, cursor: unknown) =>
     againIfDisconnected(() => saveCheckpoint(this.sql, claim, cursor));
   recordChunk = (

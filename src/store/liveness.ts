@@ -79,16 +79,18 @@ export async function renewLeases(sql: Sql, processId: number): Promise<void> {
 
 /**
  * Returns orphaned tasks of a job to the queue: their owner's advisory lock is gone (the process
- * died), or their lease ran out. A task that has used up its attempts fails instead.
+ * died), or their lease ran out. A task that has used up its attempts fails instead. A task that
+ * was still waiting for a worker never ran: it goes back with its attempt unspent.
  * Returns how many were reclaimed.
  */
 export async function reclaimOrphans(sql: Sql, jobId: string): Promise<number> {
   const rows = await sql`
     update sluice.tasks t set
-      status = case when t.attempts >= j.max_attempts then 'failed' else 'pending' end,
-      error = 'the worker running this task died',
-      finished_at = case when t.attempts >= j.max_attempts then now() end,
-      owner = null, lease_until = null, run_after = now()
+      status = case when not t.waiting and t.attempts >= j.max_attempts then 'failed' else 'pending' end,
+      attempts = case when t.waiting then greatest(t.attempts - 1, 0) else t.attempts end,
+      error = case when t.waiting then t.error else 'the worker running this task died' end,
+      finished_at = case when not t.waiting and t.attempts >= j.max_attempts then now() end,
+      waiting = false, owner = null, lease_until = null, run_after = now()
     from sluice.jobs j
     where j.id = t.job_id and t.job_id = ${jobId} and t.status = 'running'
       and (t.lease_until < now() or not exists (

@@ -51,7 +51,14 @@ export async function failTask(
 export async function releaseTask(sql: Sql, claim: Claim): Promise<void> {
   await sql`
     update sluice.tasks set status = 'pending', attempts = greatest(attempts - 1, 0), owner = null,
-      lease_until = null, run_after = now()
+      lease_until = null, run_after = now(), waiting = false
+    where job_id = ${claim.jobId} and seq = ${claim.seq} and epoch = ${claim.epoch} and status = 'running'`;
+}
+
+/** Marks a claimed task as waiting for a worker, or as on one: see reclaimOrphans. */
+export async function markWaiting(sql: Sql, claim: Claim, waiting: boolean): Promise<void> {
+  await sql`
+    update sluice.tasks set waiting = ${waiting}
     where job_id = ${claim.jobId} and seq = ${claim.seq} and epoch = ${claim.epoch} and status = 'running'`;
 }
 

@@ -57,6 +57,13 @@ const storeCounts = (job: string) =>
     from sluice.tasks t join sluice.jobs j on j.id = t.job_id
     where j.name = ${job} group by 1, 2 order by 1, 2`;
 
+const waitingTasks = async (job: string) => {
+  const [row] = await db.sql<{ n: number }[]>`
+    select count(*)::int as n from sluice.tasks t join sluice.jobs j on j.id = t.job_id
+    where j.name = ${job} and t.waiting`.catch(() => [{ n: 0 }]);
+  return row?.n ?? 0;
+};
+
 const running = async (job: string) =>
   (await storeCounts(job).catch(() => []))
     .filter((c) => c.status === 'running')
@@ -131,6 +138,32 @@ test('Ctrl-C: a task claimed ahead goes back to the queue untouched, its attempt
     { status: 'pending', attempts: 0, n: 6 },
   ]);
   expect(await attempts(job)).toHaveLength(2);
+});
+
+test('SIGKILL of the coordinator: tasks claimed ahead go back with their attempt unspent', async () => {
+  const job = 'ahead-killed';
+  const { child, done } = start(job, 'process:2', { ROWS: '400', SLEEP_MS: '1500' });
+  await waitFor(async () => (await running(job)) === 4 && (await attempts(job)).length === 2);
+  // The two claimed ahead have waited long enough to be marked as waiting for a worker.
+  await waitFor(async () => (await waitingTasks(job)) === 2);
+  child.kill('SIGKILL');
+  expect((await done).signal).toBe('SIGKILL');
+  const started = new Set((await attempts(job)).map((a) => a.seq));
+
+  const rerun = start(job, 'process:2', { ROWS: '400', SLEEP_MS: '10' });
+  const result = await rerun.done;
+  expect(result.code, result.stderr).toBe(0);
+  // The two cut short ran again as their second attempt; every other task, the two claimed
+  // ahead included, ran once, as its first.
+  const ran = await attempts(job);
+  expect(ran).toHaveLength(10);
+  for (const a of ran.filter((a) => a.finished !== null)) {
+    expect(a.attempt, `task ${a.seq}`).toBe(started.has(a.seq) ? 2 : 1);
+  }
+  expect(await storeCounts(job)).toEqual([
+    { status: 'done', attempts: 1, n: 6 },
+    { status: 'done', attempts: 2, n: 2 },
+  ]);
 });
 
 test('a task claimed ahead does not time out while it waits for its worker', async () => {
