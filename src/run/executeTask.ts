@@ -128,7 +128,7 @@ export async function executeTask(
     const retry = task.attempts < job.retry.attempts && canRetry(error, input, job.retry);
     if (retry) {
       const delayMs = backoffMs(task.attempts, job.retry);
-      await store.fail(claim, error, new Date(Date.now() + delayMs));
+      await store.fail(claim, error, delayMs);
       events.emit('task:retrying', { seq: task.seq, attempt: task.attempts, error, delayMs });
       return;
     }

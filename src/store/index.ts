@@ -134,8 +134,8 @@ export class Store {
   // Writes fenced by the claim's epoch survive one dead pooled connection (see reconnect.ts).
   complete = (claim: Claim, report: unknown) =>
     againIfDisconnected(() => completeTask(this.sql, claim, report));
-  fail = (claim: Claim, error: Error, retryAt: Date | undefined) =>
-    againIfDisconnected(() => failTask(this.sql, claim, error, retryAt));
+  fail = (claim: Claim, error: Error, retryInMs: number | undefined) =>
+    againIfDisconnected(() => failTask(this.sql, claim, error, retryInMs));
   release = (claim: Claim) => againIfDisconnected(() => releaseTask(this.sql, claim));
   markWaiting = (claim: Claim, waiting: boolean) => markWaiting(this.sql, claim, waiting);
   checkpoint = (claim: Claim, cursor: unknown) =>

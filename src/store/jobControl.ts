@@ -45,7 +45,7 @@ export async function changeJobStatus(
       update sluice.jobs set status = ${change.to},
         status_reason = ${running ? null : (change.reason ?? null)},
         stopped_by = ${running ? null : (change.by ?? 'user')},
-        finished_at = ${change.to === 'cancelled' || change.to === 'failed' ? new Date() : null},
+        finished_at = case when ${change.to === 'cancelled' || change.to === 'failed'} then now() end,
         alert_since = case when ${running} then now() else alert_since end,
         alert_tripped_at = case when ${running} then null else alert_tripped_at end,
         updated_at = now()
@@ -108,7 +108,7 @@ export async function tripAlert(
       update sluice.jobs set alert_tripped_at = now(), status = ${to},
         status_reason = ${to === 'running' ? null : reason},
         stopped_by = ${to === 'running' ? null : 'alert'},
-        finished_at = ${to === 'failed' ? new Date() : null}, updated_at = now()
+        finished_at = case when ${to === 'failed'} then now() end, updated_at = now()
       where id = ${jobId} and status = 'running' and alert_tripped_at is null
       returning id, status
     )

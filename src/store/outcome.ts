@@ -28,20 +28,23 @@ export async function completeTask(
 }
 
 /**
- * Records a failed try. With `retryAt` the task goes back to the queue, runnable from then on;
- * without it the task is failed for good. Returns false when the claim is stale.
+ * Records a failed try. With `retryInMs` the task goes back to the queue, runnable that long
+ * from now; without it the task is failed for good. Returns false when the claim is stale. Times
+ * are the server's, as every claim compares them with the server's clock: hosts may disagree.
  */
 export async function failTask(
   sql: Sql,
   claim: Claim,
   error: Error,
-  retryAt: Date | undefined,
+  retryInMs: number | undefined,
 ): Promise<boolean> {
+  const retry = retryInMs !== undefined;
   const rows = await sql`
     update sluice.tasks set
-      status = ${retryAt ? 'pending' : 'failed'}, run_after = coalesce(${retryAt ?? null}::timestamptz, run_after),
+      status = ${retry ? 'pending' : 'failed'},
+      run_after = case when ${retry} then now() + make_interval(secs => ${(retryInMs ?? 0) / 1000}) else run_after end,
       error = ${error.message}, error_stack = ${error.stack ?? null}, owner = null, lease_until = null,
-      finished_at = ${retryAt ? null : new Date()}
+      finished_at = case when ${retry} then null else now() end
     where job_id = ${claim.jobId} and seq = ${claim.seq} and epoch = ${claim.epoch} and status = 'running'
     returning seq`;
   return rows.length > 0;
