@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import postgres from 'postgres';
 import { type ExecutorOptions, type Job, loadJob, runJob, Store } from 'sluice';
 import { createExecutor } from '../src/run/executors/createExecutor.ts';
-import { hashRow } from './executorsJob.ts';
+import { createHashTable, hashRow } from './executorsJob.ts';
 import { openBenchServer } from './server.ts';
 
 const env = process.env;
@@ -128,12 +128,7 @@ const median = (values: number[]) =>
 
 async function main() {
   const server = await openBenchServer();
-  const setup = postgres(server.url, { max: 1, onnotice: () => {} });
-  await setup`drop table if exists bench_hash`;
-  await setup`create table bench_hash (id int primary key)`;
-  await setup`insert into bench_hash select generate_series(1, ${rows}::int)`;
-  await setup`vacuum analyze bench_hash`;
-  await setup.end();
+  await createHashTable(server.url, rows);
   const store = await Store.open(server.url);
   const job = await loadJob(new URL('./executorsJob.ts', import.meta.url).pathname);
   console.log(

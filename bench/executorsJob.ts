@@ -2,6 +2,7 @@
 // own connection and every id goes through BENCH_ROUNDS rounds of the work BENCH_WORK names
 // (bench/executorsWork.mjs: sha256 by default, or pure JavaScript). The mode comes from the
 // benchmark, which overrides `executor` on the loaded job.
+import postgres from 'postgres';
 import { defineJob, tableRanges } from 'sluice';
 import { workFor } from './executorsWork.mjs';
 
@@ -11,6 +12,19 @@ const work = workFor(process.env.BENCH_WORK ?? 'sha256');
 /** The work for one row; the benchmark's plain loop and raw threads run the same function. */
 export function hashRow(id: number): number {
   return work(id, rounds);
+}
+
+/** The table both executor benches hash: ids 1..rows, analyzed for the planner. */
+export async function createHashTable(url: string, rows: number): Promise<void> {
+  const setup = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await setup`drop table if exists bench_hash`;
+    await setup`create table bench_hash (id int primary key)`;
+    await setup`insert into bench_hash select generate_series(1, ${rows}::int)`;
+    await setup`vacuum analyze bench_hash`;
+  } finally {
+    await setup.end();
+  }
 }
 
 export default defineJob({

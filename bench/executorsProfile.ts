@@ -9,6 +9,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import postgres from 'postgres';
 import { type ExecutorOptions, type Job, loadJob, runJob, Store } from 'sluice';
 import { createExecutor } from '../src/run/executors/createExecutor.ts';
+import { createHashTable } from './executorsJob.ts';
 import { openBenchServer } from './server.ts';
 
 const env = process.env;
@@ -119,12 +120,7 @@ function gaps(spans: Span[]) {
 
 async function main() {
   const server = await openBenchServer();
-  const setup = postgres(server.url, { max: 1, onnotice: () => {} });
-  await setup`drop table if exists bench_hash`;
-  await setup`create table bench_hash (id int primary key)`;
-  await setup`insert into bench_hash select generate_series(1, ${rows}::int)`;
-  await setup`vacuum analyze bench_hash`;
-  await setup.end();
+  await createHashTable(server.url, rows);
   const postmaster = await postmasterOf(server.url);
   const store = await Store.open(server.url);
   const job = await loadJob(new URL('./executorsProfileJob.ts', import.meta.url).pathname);

@@ -40,7 +40,6 @@ export function withExecutorFlags(job: Job, flags: ExecutorFlags): Job {
   }
   const parallelism = wholeFlag('parallelism', flags.parallelism, 0);
   if (parallelism !== undefined) executor = { ...executor, parallelism };
-  if (executor.parallelism === undefined) executor = { mode: executor.mode };
   // The job's own worker resources apply only where they can; a flag is checked like an option.
   const pooled = executor.mode === 'process' && executor.parallelism !== 0;
   const remote = executor.mode === 'thread' || executor.mode === 'process';

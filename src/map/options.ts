@@ -1,5 +1,5 @@
 import { expected, wholeNumber } from '../errors.ts';
-import { validateRetry } from '../job/defineJob.ts';
+import { jobDefaults, validateRetry } from '../job/defineJob.ts';
 import type { RetryOptions, RetryPolicy } from '../job/types.ts';
 import type { PacingOptions, RateLimitOptions } from '../limit/types.ts';
 import { checkPacing, rateBudget } from '../limit/validate.ts';
@@ -13,7 +13,7 @@ export const parallelMapDefaults = {
   maxParallelism: 4,
   ordered: false,
   stopOnError: false,
-  retry: { attempts: 1, backoff: 'exponential', baseMs: 1000, maxMs: 30_000, jitter: 'equal' },
+  retry: { ...jobDefaults.retry, attempts: 1 },
 } satisfies Required<
   Pick<ParallelMapOptions<unknown>, 'maxParallelism' | 'ordered' | 'stopOnError'>
 > & { retry: Omit<RetryPolicy, 'retryIf'> };

@@ -92,10 +92,6 @@ export async function* batches<Item>(
   signal: AbortSignal,
 ): AsyncGenerator<Item[]> {
   const iterator = stream[Symbol.asyncIterator]();
-  const stopped = new Promise<typeof timedOut>((resolve) => {
-    if (signal.aborted) resolve(timedOut);
-    signal.addEventListener('abort', () => resolve(timedOut), { once: true });
-  });
   let pending: Promise<IteratorResult<Item>> | undefined;
   let batch: Item[] = [];
   let deadline = 0;
@@ -103,7 +99,7 @@ export async function* batches<Item>(
     while (!signal.aborted) {
       pending ??= iterator.next();
       const wait = batch.length === 0 ? undefined : Math.max(0, deadline - performance.now());
-      const next = await raceWindow(pending, stopped, wait);
+      const next = await nextWithin(pending, wait, signal);
       if (signal.aborted) return;
       if (next === timedOut) {
         yield batch;
@@ -126,21 +122,37 @@ export async function* batches<Item>(
   }
 }
 
-async function raceWindow<T>(
+/**
+ * The pending item, or `timedOut` when the window closes or the signal fires first. Every listener
+ * and timer goes when it settles: a stream runs for days, one race per item.
+ */
+function nextWithin<T>(
   pending: Promise<T>,
-  stopped: Promise<typeof timedOut>,
   waitMs: number | undefined,
+  signal: AbortSignal,
 ): Promise<T | typeof timedOut> {
-  if (waitMs === undefined) return Promise.race([pending, stopped]);
-  let timer: NodeJS.Timeout | undefined;
-  const window = new Promise<typeof timedOut>((resolve) => {
-    timer = setTimeout(() => resolve(timedOut), waitMs);
+  return new Promise((resolve, reject) => {
+    const settle = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', stop);
+    };
+    const stop = () => {
+      settle();
+      resolve(timedOut);
+    };
+    const timer = waitMs === undefined ? undefined : setTimeout(stop, waitMs);
+    signal.addEventListener('abort', stop, { once: true });
+    pending.then(
+      (value) => {
+        settle();
+        resolve(value);
+      },
+      (error) => {
+        settle();
+        reject(error);
+      },
+    );
   });
-  try {
-    return await Promise.race([pending, stopped, window]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {

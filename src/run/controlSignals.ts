@@ -15,9 +15,10 @@ export interface ControlSignalOptions {
   deadline?: number | Date;
   /** When the run started, in epoch ms. */
   runStartedAt: number;
-  /** The fallback poll when a notification is lost. Default 1000 ms. */
-  pollMs?: number;
 }
+
+/** The fallback poll, for a lost notification or a connection that cannot LISTEN. */
+const pollMs = 1000;
 
 /** What the worker pool obeys: stop claiming, and abort running tasks. */
 export interface ControlSignals {
@@ -84,7 +85,7 @@ export async function watchJobControl(o: ControlSignalOptions): Promise<ControlS
   }
   // The job may have changed before the LISTEN began.
   void check();
-  const poll = setInterval(() => void check(), o.pollMs ?? 1000);
+  const poll = setInterval(() => void check(), pollMs);
   poll.unref();
   const deadline = o.deadline === undefined ? undefined : watchDeadline(o, check);
 

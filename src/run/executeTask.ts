@@ -73,14 +73,17 @@ export async function executeTask(
       const call: TaskCall = {
         ...{ payload: task.payload, input, ctx: host, limits: r.limits },
         maxParallelism: job.maxParallelism,
-        graph: await graph?.place(),
+        graph: graph?.place(),
       };
       report = await abortable(executor.run(call, room), abort).finally(() => {
         input = call.input;
       });
     } else {
       const { sql, resource } = await abortable(worker.open(), abort);
-      if (job.source.load) input = await abortable(job.source.load(task.payload, { sql }), abort);
+      // A graph task reads its input by its place (runGraphPlace), not as a chunk of the source.
+      if (job.source.load && !graph) {
+        input = await abortable(job.source.load(task.payload, { sql }), abort);
+      }
       const ctx: TaskContext = { ...host, sql, resource };
       report = job.each
         ? await abortable(

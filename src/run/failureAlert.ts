@@ -68,13 +68,11 @@ export function watchFailureAlert(o: FailureAlertOptions): () => Promise<void> {
     await o.control.check();
   };
 
-  const evaluations = coalesce(
-    () =>
-      evaluate().catch((error) =>
-        process.emitWarning(`sluice: the failure alert failed: ${toError(error).message}`),
-      ),
-    { gapMs: minGapMs, stopped: () => finished },
-  );
+  const evaluateOrWarn = () =>
+    evaluate().catch((error) =>
+      process.emitWarning(`sluice: the failure alert failed: ${toError(error).message}`),
+    );
+  const evaluations = coalesce(evaluateOrWarn, { gapMs: minGapMs, stopped: () => finished });
   const request = () => void evaluations.run();
 
   const timer = setInterval(request, tickMs);
@@ -87,11 +85,7 @@ export function watchFailureAlert(o: FailureAlertOptions): () => Promise<void> {
     await evaluations.settled();
     // A short run can end between two reads. A warning is still owed; pausing or aborting a run
     // with nothing left to run is not.
-    if (!finished && alert.action === 'warn') {
-      await evaluate().catch((error) =>
-        process.emitWarning(`sluice: the failure alert failed: ${toError(error).message}`),
-      );
-    }
+    if (!finished && alert.action === 'warn') await evaluateOrWarn();
     finished = true;
   };
 }

@@ -1,5 +1,5 @@
 import { InputError } from '../errors.ts';
-import type { JobRow, JobState, StatusChange, Store } from '../store/index.ts';
+import type { JobRow, StatusChange, Store } from '../store/index.ts';
 
 /** What a control command did. */
 export interface ControlResult {
@@ -17,7 +17,7 @@ export interface ControlResult {
  * more. `sluice run` then exits; `resumeJob` lets it go on.
  */
 export function pauseJob(store: Store, name: string, reason = 'paused by `sluice pause`') {
-  return control(store, name, 'paused', {
+  return control(store, name, {
     from: ['running'],
     to: 'paused',
     reason,
@@ -30,7 +30,7 @@ export function pauseJob(store: Store, name: string, reason = 'paused by `sluice
  * (or a waiting worker) carries on. The alert counts afresh from here.
  */
 export function resumeJob(store: Store, name: string) {
-  return control(store, name, 'running', {
+  return control(store, name, {
     from: ['paused', 'failed'],
     to: 'running',
     stoppedOnly: true,
@@ -42,7 +42,7 @@ export function resumeJob(store: Store, name: string) {
  * the job ends `cancelled`. The reports of finished tasks stay.
  */
 export function cancelJob(store: Store, name: string, reason = 'cancelled by `sluice cancel`') {
-  return control(store, name, 'cancelled', {
+  return control(store, name, {
     from: ['running', 'paused'],
     to: 'cancelled',
     reason,
@@ -57,12 +57,8 @@ const allowedFrom: Record<StatusChange['to'], string> = {
   failed: '',
 };
 
-async function control(
-  store: Store,
-  name: string,
-  target: JobState['status'],
-  change: StatusChange,
-): Promise<ControlResult> {
+async function control(store: Store, name: string, change: StatusChange): Promise<ControlResult> {
+  const target = change.to;
   const row = await store.findJob(name);
   if (!row) throw new InputError(`No job named \`${name}\`; \`sluice status\` lists them`);
   if (row.status === target)

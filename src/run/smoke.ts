@@ -2,6 +2,7 @@ import type { Job, TaskContext } from '../job/types.ts';
 import { openPool } from '../store/connect.ts';
 import { pauseOnlyLimits, permitHandle } from './jobLimits.ts';
 import { runSmokeTask } from './smokeTask.ts';
+import { sourceInput } from './taskGraph.ts';
 
 export interface SmokeResult {
   /** The first task's input, as the job's `run` received it; undefined when the plan is empty. */
@@ -29,9 +30,7 @@ export async function smokeTest(job: Job, sourceUrl: string): Promise<SmokeResul
     const worker = await sql.reserve();
     let input: unknown;
     try {
-      input = job.source.load
-        ? await job.source.load(payload, { sql: worker })
-        : job.source.input(payload);
+      input = await sourceInput(job, payload, { sql: worker });
     } catch (error) {
       worker.release();
       throw error;

@@ -1,3 +1,4 @@
+import type { Sql } from 'postgres';
 import { isTaskGraph } from '../job/taskGraph.ts';
 import type { Job, TaskContext } from '../job/types.ts';
 import type { Claim, ClaimedTask, GraphTask, Store } from '../store/index.ts';
@@ -53,8 +54,8 @@ export function graphStep(r: GraphRunner, task: ClaimedTask, claim: Claim): Grap
 }
 
 /** A top-level task's input, from its stored payload: read on the worker's connection if the source loads it. */
-export function sourceInput(job: Job, payload: unknown, ctx: TaskContext): unknown {
-  return job.source.load ? job.source.load(payload, { sql: ctx.sql }) : job.source.input(payload);
+export function sourceInput(job: Job, payload: unknown, { sql }: { sql: Sql }): unknown {
+  return job.source.load ? job.source.load(payload, { sql }) : job.source.input(payload);
 }
 
 /** Claims for a job: deepest first for task graphs (see migration 0008), plan order otherwise. */

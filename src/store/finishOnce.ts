@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import { finishJob } from './jobs.ts';
+import { closable, finishJob } from './jobs.ts';
 
 /**
  * Finishes a job whose tasks are all closed, reducing it exactly once: the first process to lock
@@ -16,12 +16,9 @@ export async function finishJobOnce(
   return sql.begin(async (tx) => {
     // Under READ COMMITTED a waiter re-reads the row once the lock is free, and sees it finished.
     const [open] = await tx`
-      select 1 from sluice.jobs j where j.id = ${jobId} and j.status = 'running'
-        and not exists (select 1 from sluice.tasks
-                        where job_id = j.id and status in ('pending', 'running'))
-      for update`;
+      select 1 from sluice.jobs j where j.id = ${jobId} and ${closable(tx)} for update`;
     if (!open) return false;
     // The reduce reads the reports through the pool, not this transaction: they are committed.
-    return finishJob(tx as unknown as Sql, jobId, await reduce());
+    return finishJob(tx, jobId, await reduce());
   }) as Promise<boolean>;
 }

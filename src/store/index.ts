@@ -154,10 +154,11 @@ export class Store {
   // Task graphs: tasks appended while the job runs (fan-out, pipeline stages, micro-batches).
   claimGraph = (jobId: string, limit: number) =>
     claimGraphTasks(this.sql, jobId, this.processId, limit);
+  // Fenced by the claim's epoch like `complete`, so as safe to send again after a lost connection.
   completeStage = (claim: Claim, next: Parameters<typeof completeStage>[2]) =>
-    completeStage(this.sql, claim, next);
+    againIfDisconnected(() => completeStage(this.sql, claim, next));
   completeFanOut = (claim: Claim, children: Parameters<typeof completeFanOut>[2]) =>
-    completeFanOut(this.sql, claim, children);
+    againIfDisconnected(() => completeFanOut(this.sql, claim, children));
   children = (jobId: string, parentSeq: number) => readChildren(this.sql, jobId, parentSeq);
   graphReports = (jobId: string, lastStage: { name: string | null } | undefined) =>
     readGraphReports(this.sql, jobId, lastStage);

@@ -137,20 +137,27 @@ export async function updateJobLimits(
 }
 
 /**
- * Marks the job finished once no task is pending or running. Returns false when work remains or
- * another process finished it first; exactly one caller wins.
+ * A running job with nothing left to do: no task pending, running or waiting for its children,
+ * and no stream that may append more. Kept as two `exists` so each uses its partial index.
  */
-export async function finishJob(sql: Sql, jobId: string, result: unknown): Promise<boolean> {
+export const closable = (sql: Db) => sql`
+  j.status = 'running' and not j.open
+  and not exists (select 1 from sluice.tasks
+                  where job_id = j.id and status in ('pending', 'running'))
+  and not exists (select 1 from sluice.tasks where job_id = j.id and status = 'waiting')`;
+
+/**
+ * Marks the job finished once it is closable. Returns false when work remains or another process
+ * finished it first; exactly one caller wins.
+ */
+export async function finishJob(sql: Db, jobId: string, result: unknown): Promise<boolean> {
   const rows = await sql`
     update sluice.jobs j set
       status = case when exists (select 1 from sluice.tasks where job_id = j.id
                                  and (status = 'failed' or failed_items > 0))
                then 'failed' else 'done' end,
       result = ${toJsonText(result)}::text::jsonb, finished_at = now(), updated_at = now()
-    where j.id = ${jobId} and j.status = 'running' and not j.open
-      and not exists (select 1 from sluice.tasks
-                      where job_id = j.id and status in ('pending', 'running'))
-      and not exists (select 1 from sluice.tasks where job_id = j.id and status = 'waiting')
+    where j.id = ${jobId} and ${closable(sql)}
     returning j.id`;
   return rows.length > 0;
 }

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { expected } from '../../errors.ts';
+import { expected, wholeNumber } from '../../errors.ts';
 import type { ExecutorOptions, Job, JobOptions } from '../../job/types.ts';
 
 export const executorModes = ['sequential', 'async', 'thread', 'process'] as const;
@@ -38,8 +38,7 @@ export function validateExecutor(
   }
   const parallelism = given.parallelism;
   if (parallelism !== undefined) {
-    if (typeof parallelism !== 'number' || !Number.isSafeInteger(parallelism) || parallelism < 0)
-      throw expected('executor.parallelism', 'a whole number >= 0', parallelism);
+    wholeNumber('executor.parallelism', parallelism, 0);
     if (parallelism === 0 && mode !== 'process')
       throw expected('executor.parallelism', '>= 1 (0, a process per task, is for `process`)', 0);
     if (mode === 'sequential' && parallelism !== 1)
@@ -58,8 +57,7 @@ export function validateExecutor(
       throw expected('funcRamMb', 'used with executor mode `thread` or `process`', funcRamMb);
   }
   const funcCpu = options.funcCpu ?? executorDefaults.funcCpu;
-  if (typeof funcCpu !== 'number' || !Number.isSafeInteger(funcCpu) || funcCpu < 1)
-    throw expected('funcCpu', 'a whole number >= 1', funcCpu);
+  wholeNumber('funcCpu', funcCpu, 1);
   if (funcCpu > 1 && options.executor !== undefined && (mode !== 'process' || parallelism === 0))
     throw expected('funcCpu', 'used with executor mode `process` and parallelism >= 1', funcCpu);
   const executor: ExecutorOptions = parallelism === undefined ? { mode } : { mode, parallelism };

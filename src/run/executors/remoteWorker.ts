@@ -121,8 +121,10 @@ export class RemoteWorker {
   }
 
   /** Runs one task on the worker; a worker that dies fails the task with the reason. */
-  run(call: TaskCall): Promise<unknown> {
-    if (this.ended) return Promise.reject(this.ended);
+  async run(call: TaskCall): Promise<unknown> {
+    // Read inside the executor's run, so a failed read still frees the task's room.
+    const graph = await call.graph;
+    if (this.ended) throw this.ended;
     const taskId = ++this.nextTask;
     const { ctx } = call;
     return new Promise((resolve, reject) => {
@@ -147,7 +149,7 @@ export class RemoteWorker {
         index: ctx.index,
         resumeFrom: ctx.resumeFrom,
         maxParallelism: call.maxParallelism,
-        graph: call.graph,
+        graph,
         pausedUntil: this.o.pausedUntil?.() ?? 0,
       });
       if (ctx.signal.aborted) onAbort();

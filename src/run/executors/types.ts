@@ -14,8 +14,8 @@ export interface TaskCall {
   limits: JobLimits;
   /** The cap the run works under: at 1, `each` checkpoints after every item. */
   maxParallelism: number;
-  /** A pipeline or fan-out task's place: the worker runs that function instead of `run`. */
-  graph?: GraphPlace;
+  /** A pipeline or fan-out task's place, still being read: the worker runs that function instead of `run`. */
+  graph?: Promise<GraphPlace>;
 }
 
 /** Room on a worker, held from `reserve` until the task run on it ends. */

@@ -14,7 +14,7 @@ import { itemCosts } from '../../limit/validate.ts';
 import { openPool } from '../../store/connect.ts';
 import { pauseOnlyLimits, permitHandle } from '../jobLimits.ts';
 import { type ItemLimits, runItems } from '../runItems.ts';
-import { runGraphPlace } from '../taskGraph.ts';
+import { runGraphPlace, sourceInput } from '../taskGraph.ts';
 import { WorkerSlot } from '../workerSlot.ts';
 import {
   type FromWorker,
@@ -29,6 +29,8 @@ import {
 interface Loaded {
   init: InitMessage;
   job: Job;
+  /** Each item's cost under the rate limit, checked once for the run. */
+  cost: ItemLimits['cost'];
   sql: Sql;
   free: WorkerSlot[];
   slots: WorkerSlot[];
@@ -91,11 +93,12 @@ async function load(init: InitMessage): Promise<Loaded> {
     { length: init.slots },
     () => new WorkerSlot(sql, job, lifetime.signal, pacing ? createPacer(pacing) : undefined),
   );
-  return { init, job, sql, slots, free: [...slots] };
+  return { init, job, cost: itemCosts(job.rateLimit), sql, slots, free: [...slots] };
 }
 
 async function runTask(message: TaskMessage): Promise<void> {
-  const { job, init, free } = await (loaded as Promise<Loaded>);
+  const run = await (loaded as Promise<Loaded>);
+  const { job, free } = run;
   const slot = free.pop() as WorkerSlot;
   const controller = new AbortController();
   running.set(message.taskId, controller);
@@ -103,12 +106,8 @@ async function runTask(message: TaskMessage): Promise<void> {
   try {
     const { sql, resource } = await slot.open();
     // A graph task's input depends on its place; runGraphPlace reads it.
-    if (!message.graph) {
-      input = job.source.load
-        ? await job.source.load(message.payload, { sql })
-        : job.source.input(message.payload);
-    }
-    const limits = remoteLimits(job, init, message.taskId);
+    if (!message.graph) input = await sourceInput(job, message.payload, { sql });
+    const limits = remoteLimits(run, message.taskId);
     const ctx: TaskContext = {
       sql,
       resource,
@@ -154,7 +153,7 @@ async function runTask(message: TaskMessage): Promise<void> {
 }
 
 /** The job's limits, held by the coordinator: each permit, pause and result is a message. */
-function remoteLimits(job: Job, init: InitMessage, taskId: number): ItemLimits {
+function remoteLimits({ init, cost }: Loaded, taskId: number): ItemLimits {
   const acquire = async (cost: number, signal: AbortSignal): Promise<Permit | undefined> => {
     const granted = (await request(taskId, { call: 'acquire', cost }, signal)) as {
       permitId: number;
@@ -185,7 +184,7 @@ function remoteLimits(job: Job, init: InitMessage, taskId: number): ItemLimits {
       : undefined,
     adaptive: init.hasAdaptive ? adaptive : undefined,
     acquire,
-    cost: itemCosts(job.rateLimit),
+    cost,
     pauseAll,
   };
 }
