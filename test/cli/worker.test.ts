@@ -142,6 +142,9 @@ test('worker --all joins a running job by the module `sluice run` recorded', asy
     DATABASE_URL: db.url,
     JOB_NAME: 'any-job',
     CAP: '3',
+    // 60 ranges of 200 ms under a cap of 3: ~4 s, so the worker, started once the first range
+    // runs, joins before the coordinator has claimed them all, however slowly it starts.
+    ROWS: '600',
     ROWS_PER_RANGE: '10',
     SLEEP_MS: '200',
   };
@@ -152,6 +155,7 @@ test('worker --all joins a running job by the module `sluice run` recorded', asy
   const worker = await runSluice(['worker', '--all', '--exit-when-done', '--json'], {
     DATABASE_URL: db.url,
     SLEEP_MS: '200',
+    ROWS: '600',
     ROWS_PER_RANGE: '10',
     JOB_NAME: 'any-job',
   });
