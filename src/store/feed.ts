@@ -1,5 +1,5 @@
-import type { ReservedSql, Sql } from 'postgres';
-import { processLockClass } from './liveness.ts';
+import type { Sql } from 'postgres';
+import { processLockClass, reserveLockSession } from './liveness.ts';
 import { appendTasks } from './taskGraph.ts';
 
 /** Where a job's stream stands: still flowing (`open`), and the position to resume after. */
@@ -51,13 +51,14 @@ const feedLockClass = processLockClass + 1;
 
 /**
  * Takes the job's feed lock on a connection of its own, so only one process reads the stream.
- * It dies with the process, so another can take the feed over. Undefined when someone holds it.
+ * It dies with the process (or its network), so another can take the feed over. Undefined when
+ * someone holds it.
  */
 export async function tryFeedLock(
   sql: Sql,
   jobId: string,
 ): Promise<{ release(): Promise<void> } | undefined> {
-  const session: ReservedSql = await sql.reserve();
+  const session = await reserveLockSession(sql);
   try {
     const [row] = await session<{ locked: boolean }[]>`
       select pg_try_advisory_lock(${feedLockClass}, ${jobId}::int) as locked`;

@@ -38,13 +38,27 @@ const deadPeerDetection = {
   tcp_user_timeout: '5000',
 } as const;
 
-export async function registerProcess(sql: Sql): Promise<Liveness> {
+/**
+ * A connection of its own for a session advisory lock, with dead-peer detection set: the lock
+ * ends with the process, or within ~5 s of a network partition.
+ */
+export async function reserveLockSession(sql: Sql): Promise<ReservedSql> {
   const session: ReservedSql = await sql.reserve();
   try {
     await session`
       select set_config(name, value, false)
       from unnest(${Object.keys(deadPeerDetection)}::text[], ${Object.values(deadPeerDetection)}::text[])
         as s(name, value)`;
+    return session;
+  } catch (error) {
+    session.release();
+    throw error;
+  }
+}
+
+export async function registerProcess(sql: Sql): Promise<Liveness> {
+  const session = await reserveLockSession(sql);
+  try {
     const [row] = await session<{ id: number }[]>`
       select id from (select nextval('sluice.process_ids')::int as id) n
       where pg_try_advisory_lock(${processLockClass}, id)`;
