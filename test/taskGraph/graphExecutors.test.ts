@@ -57,3 +57,10 @@ test('a fan-out runs its parents, children and fan-ins in process workers, each 
   expect(pids.map((p) => p.pid)).not.toContain(cliPid);
   expect(pids.length).toBeLessThanOrEqual(2);
 });
+
+for (const executor of ['async', 'thread:2']) {
+  test(`a pipeline over a cursor source (${executor}) takes every page through both stages`, async () => {
+    const { summary } = await run('cursorPipelineJob.ts', `cursor-pipeline-${executor}`, executor);
+    expect(summary).toMatchObject({ status: 'done', result: { sum: 10100, count: 100 } });
+  });
+}
