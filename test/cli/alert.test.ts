@@ -112,7 +112,10 @@ test('abort: running chunks are aborted, the job fails with the reason, exit 4',
     JOB_NAME: 'alert-aborted',
     ACTION: 'abort',
     CAP: '3',
-    SLEEP_MS: '400',
+    // The first chunk, claimed first, waits 20 s: it is surely in flight when the abort lands,
+    // however late the alert trips. The others take 100 ms each.
+    FIRST_SLEEP_MS: '20000',
+    SLEEP_MS: '100',
     ABORT_FILE: abortFile,
     ALERT_FILE: alertFile,
   };
