@@ -84,7 +84,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** A job's stored result as users see it: a MapReduce result gets its keys sorted again. */
-export function presentResult(job: object, stored: unknown): unknown {
-  const mapReduce = (job as { combine?: unknown }).combine !== undefined;
-  return mapReduce && isPlainObject(stored) ? sortedRecord(stored) : stored;
+export function presentResult(row: { result: unknown; keyedResult: boolean }): unknown {
+  return row.keyedResult && isPlainObject(row.result) ? sortedRecord(row.result) : row.result;
 }

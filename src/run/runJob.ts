@@ -91,6 +91,7 @@ export async function runJob<Input, Report, Result, Resource>(
               name: job.name,
               source: job.source.describe,
               unit: job.source.unit,
+              keyedResult: job.combine !== undefined,
               fingerprint: job.source.fingerprint,
               maxParallelism: cap,
               maxAttempts: job.retry.attempts,
@@ -220,7 +221,7 @@ export async function summarize(
     elapsedMs,
     itemsPerSec: elapsedMs > 0 ? (ranItems * 1000) / elapsedMs : 0,
     alreadyFinished,
-    result: status === 'interrupted' ? undefined : presentResult(job, row.result),
+    result: status === 'interrupted' ? undefined : presentResult(row),
     reason: row.statusReason ?? undefined,
     stoppedBy: row.stoppedBy ?? undefined,
   };

@@ -24,6 +24,8 @@ export interface JobRow {
   totalTasks: number;
   totalItems: number;
   result: unknown;
+  /** The result is a MapReduce record, shown with its keys sorted. */
+  keyedResult: boolean;
   createdAt: Date;
   finishedAt: Date | null;
   /** Where `sluice run` last loaded the job's module from, when it did. */
@@ -33,7 +35,7 @@ export interface JobRow {
 const jobColumns = (sql: Db) => sql`
   id::text, name, status, status_reason as "statusReason", stopped_by as "stoppedBy", source, unit, fingerprint, max_parallelism as "maxParallelism",
   max_attempts as "maxAttempts", total_tasks as "totalTasks", total_items::float8 as "totalItems",
-  result, created_at as "createdAt", finished_at as "finishedAt", module`;
+  result, keyed_result as "keyedResult", created_at as "createdAt", finished_at as "finishedAt", module`;
 
 export async function findJob(sql: Db, name: string): Promise<JobRow | undefined> {
   const [row] = await sql<
@@ -53,6 +55,8 @@ export interface NewJob {
   source: string;
   /** Default `items`. */
   unit?: string;
+  /** A MapReduce job: its result is keyed (see JobRow.keyedResult). */
+  keyedResult?: boolean;
   fingerprint: string;
   maxParallelism: number;
   maxAttempts: number;
@@ -82,8 +86,8 @@ export async function findOrCreateJob(
     const existing = await findJob(tx, job.name);
     if (existing) return { job: existing, created: false };
     const [created] = await tx<{ id: string }[]>`
-      insert into sluice.jobs (name, status, source, unit, fingerprint, max_parallelism, max_attempts, open)
-      values (${job.name}, 'running', ${job.source}, ${job.unit ?? 'items'}, ${job.fingerprint}, ${job.maxParallelism}, ${job.maxAttempts}, ${job.open ?? false})
+      insert into sluice.jobs (name, status, source, unit, keyed_result, fingerprint, max_parallelism, max_attempts, open)
+      values (${job.name}, 'running', ${job.source}, ${job.unit ?? 'items'}, ${job.keyedResult ?? false}, ${job.fingerprint}, ${job.maxParallelism}, ${job.maxAttempts}, ${job.open ?? false})
       returning id::text`;
     const jobId = (created as { id: string }).id;
     let seq = 0;

@@ -50,6 +50,13 @@ test('with random delays at a cap of 4, two runs give the same result, folded in
     expect({ rows: group.rows, sum: group.sum }).toEqual(expected[grp]);
     expect(ascending(group.ranges)).toBe(true);
   }
+  // Processes without the job's module show it the same way, though jsonb keeps `g10` before `g2`.
+  const urls = ['--database-url', db.url, '--json'];
+  const status = await runSluice(['status', 'mr-a', ...urls]);
+  expect(JSON.stringify(JSON.parse(status.stdout).result)).toBe(JSON.stringify(a.result));
+  const waited = await runSluice(['wait', 'mr-a', ...urls]);
+  expect(waited.code, waited.stderr).toBe(0);
+  expect(JSON.stringify(summaryOf(waited.stdout).result)).toBe(JSON.stringify(a.result));
   // The tasks really did finish out of plan order, in one run at least.
   const inPlanOrder = Array.from({ length: 30 }, (_, i) => i);
   const orders = [await finishOrder('mr-a'), await finishOrder('mr-b')];

@@ -1,5 +1,6 @@
 import { InputError } from '../../errors.ts';
 import { count } from '../../observe/format.ts';
+import { presentResult } from '../../run/mapReduce.ts';
 import type { JobRow, Store } from '../../store/index.ts';
 import { parse } from '../args.ts';
 import { databaseFlagSpecs, openDatabases } from '../databases.ts';
@@ -73,7 +74,7 @@ async function showOne(store: Store, name: string, json: boolean) {
   const detail = {
     ...(await describe(store, row)),
     failedTasks: await store.failed(row.id, 20),
-    result: row.result,
+    result: presentResult(row),
   };
   if (json) return printJson(detail);
   console.log(
