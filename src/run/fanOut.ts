@@ -51,8 +51,8 @@ export async function runFanOutPlace(
   }
 }
 
-/** Checks what `fanOut` returned before any child is written. */
-function checkChildren(value: unknown, handlers: object): FanOutChild[] {
+/** Checks what `fanOut` returned before any child is written (or, in a smoke test, run). */
+export function checkChildren(value: unknown, handlers: object): FanOutChild[] {
   if (!Array.isArray(value))
     throw wrongShape('fanOut', 'to return an array of { kind, input }', value);
   value.forEach((child, i) => {

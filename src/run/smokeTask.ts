@@ -1,6 +1,7 @@
 import { toError } from '../errors.ts';
 import type { ChildResult, Stage } from '../job/taskGraph.ts';
 import type { Job, TaskContext } from '../job/types.ts';
+import { checkChildren } from './fanOut.ts';
 import type { ItemLimits } from './runItems.ts';
 import { runItems } from './runItems.ts';
 
@@ -30,12 +31,15 @@ async function throughStages(stages: readonly Stage[], input: unknown, ctx: Task
 }
 
 async function throughChildren(job: Job, input: unknown, ctx: TaskContext) {
-  const children = await (job.fanOut as NonNullable<Job['fanOut']>)(input, ctx);
+  const handlers = job.handlers ?? {};
+  const children = checkChildren(
+    await (job.fanOut as NonNullable<Job['fanOut']>)(input, ctx),
+    handlers,
+  );
   const results: ChildResult[] = [];
   for (const { kind, input: childInput } of children) {
-    const handler = job.handlers?.[kind];
+    const handler = handlers[kind] as NonNullable<Job['handlers']>[string];
     try {
-      if (!handler) throw new Error(`No handler for child kind \`${kind}\``);
       results.push({ kind, input: childInput, ok: true, report: await handler(childInput, ctx) });
     } catch (error) {
       results.push({ kind, input: childInput, ok: false, error: toError(error).message });

@@ -40,3 +40,15 @@ test('--smoke shows a MapReduce task its keyed partials, not an empty object', a
   expect(Object.keys(result.report).length).toBeGreaterThan(0);
   expect(Object.values(result.report).every((n) => typeof n === 'number' && n > 0)).toBe(true);
 });
+
+test('--smoke checks what fanOut returns as a real run does: a child no handler takes fails it', async () => {
+  const run = await runSluice(
+    ['run', 'test/fixtures/fanOutJob.ts', '--smoke', '--database-url', db.url],
+    { BAD_KIND: 'resize' },
+  );
+  expect(run.code).toBe(1);
+  expect(run.stderr.split('\n')[0]).toBe(
+    'sluice: PermanentError: Expected `fanOut()[0].kind` to be one of the job\'s handlers (square, label, negate), got `"resize"` (string)',
+  );
+  expect(await jobsRecorded()).toBe(0);
+});
