@@ -33,9 +33,14 @@ const heads: Record<RunStatus, string> = {
   planned: 'Batch planned',
 };
 
-/** The seed's log line: `Batch complete: P/T items, F failed (x.x%), E.Es, R items/sec`. */
+/**
+ * The seed's log line: `Batch complete: P/T items, F failed (x.x%), E.Es, R items/sec`. The
+ * failure rate is of the items processed, as the live progress and the alert count it: a run
+ * stopped early would otherwise show a fraction of the rate that stopped it.
+ */
 export function summaryLine(summary: RunSummary): string {
-  const percent = summary.total === 0 ? 0 : (summary.failed / summary.total) * 100;
+  const processed = summary.done + summary.failed;
+  const percent = processed === 0 ? 0 : (summary.failed / processed) * 100;
   const head =
     summary.stoppedBy && summary.status === 'failed' ? 'Batch aborted' : heads[summary.status];
   const line =

@@ -1,4 +1,4 @@
-import { PermanentError, RateLimitedError } from '../errors.ts';
+import { InputError, PermanentError, RateLimitedError } from '../errors.ts';
 import type { RetryOptions, RetryPolicy } from '../job/types.ts';
 
 /** What the delay depends on; `backoff` and `jitter` default to `exponential` and `equal`. */
@@ -30,17 +30,19 @@ export function backoffMs(
 }
 
 /**
- * Whether another try could succeed. PermanentError never can; a 429/503 (RateLimitedError)
- * always might, since the far side asked us to come back later. Anything else is the job's
- * `retryIf(error, item)` to decide, retried when there is none. A `retryIf` that throws is a bug
- * no retry fixes, so the item is not retried.
+ * Whether another try could succeed. PermanentError and InputError never can; a 429/503
+ * (RateLimitedError) always might, since the far side asked us to come back later. Anything
+ * else is the job's `retryIf(error, item)` to decide, retried when there is none. A `retryIf`
+ * that throws is a bug no retry fixes, so the item is not retried.
  */
 export function canRetry(
   error: Error,
   item: unknown,
   retry: Pick<RetryPolicy, 'retryIf'>,
 ): boolean {
-  if (error instanceof PermanentError) return false;
+  // sluice's own refusals inside a task (an upsert key with no unique constraint) fail the same
+  // way every time.
+  if (error instanceof PermanentError || error instanceof InputError) return false;
   if (error instanceof RateLimitedError || retry.retryIf === undefined) return true;
   try {
     return retry.retryIf(error, item) !== false;

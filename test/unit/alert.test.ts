@@ -86,7 +86,7 @@ test('a summary says when the run stopped short', () => {
     result: undefined,
   };
   expect(summaryLine({ ...base, status: 'paused' })).toBe(
-    'Batch paused: 54/200 items, 6 failed (3.0%), 1.5s, 36 items/sec',
+    'Batch paused: 54/200 items, 6 failed (10.0%), 1.5s, 36 items/sec',
   );
   expect(summaryLine({ ...base, status: 'failed', stoppedBy: 'alert' })).toMatch(/^Batch aborted:/);
   expect(summaryLine({ ...base, status: 'cancelled' })).toMatch(/^Batch cancelled:/);

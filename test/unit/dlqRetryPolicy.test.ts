@@ -51,6 +51,7 @@ describe('retry policy', () => {
     const never = { retryIf: () => false };
     expect(canRetry(new Error('x'), 1, {})).toBe(true);
     expect(canRetry(new PermanentError('x'), 1, {})).toBe(false);
+    expect(canRetry(new InputError('no unique constraint'), 1, {})).toBe(false);
     expect(canRetry(new Error('x'), 1, never)).toBe(false);
     // A 429 is the far side asking us to come back, whatever retryIf says.
     expect(canRetry(new RateLimitedError(10), 1, never)).toBe(true);
