@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { expect, test } from 'vitest';
 import { runSluice } from '../support/cli.ts';
 import { useTestDatabase } from '../support/db.ts';
@@ -202,4 +203,30 @@ test('bad input: one line, exit 2, nothing written', async () => {
   expect(badSub.stderr.trim()).toMatch(
     /^sluice: Expected a dlq subcommand \(list, show, purge, replay\), got `drop`; usage: /,
   );
+});
+
+test('replay by name refuses a recorded module that now defines another job, writing nothing', async () => {
+  const small = { ITEMS: '4', CHUNK: '2' };
+  const first = await sluice(['run', job], { ...small, JOB_NAME: 'imp', POISON: '1' });
+  expect(first.code, first.stderr).toBe(3);
+  // The job is renamed in its file and run: the same module is now recorded for `imp2` too.
+  const renamed = await sluice(['run', job], { ...small, JOB_NAME: 'imp2', POISON: '' });
+  expect(renamed.code, renamed.stderr).toBe(0);
+  const state = () => db.sql`
+    select j.name, j.status, j.finished_at,
+      (select json_agg(t.status order by t.seq) from sluice.tasks t where t.job_id = j.id) as tasks,
+      (select json_agg(o.superseded) from sluice.outcomes o where o.job_id = j.id) as outcomes,
+      (select count(*)::int from sluice.dead_letters d where d.job_id = j.id) as letters
+    from sluice.jobs j where j.name in ('imp', 'imp2') order by j.name`;
+  const before = await state();
+  const [tried] = await db.sql`select count(*)::int as n from tries`;
+
+  const replay = await sluice(['dlq', 'replay', 'imp'], { ...small, JOB_NAME: 'imp2' });
+  expect(replay.code, replay.stderr).toBe(2);
+  expect(replay.stderr.trim()).toBe(
+    `sluice: \`${resolve(job)}\` now defines \`imp2\`, not \`imp\`; give the job's module: sluice dlq replay <job.ts>`,
+  );
+  expect(await state()).toEqual(before);
+  const [triedAfter] = await db.sql`select count(*)::int as n from tries`;
+  expect(triedAfter?.n).toBe(tried?.n);
 });

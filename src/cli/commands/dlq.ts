@@ -90,7 +90,16 @@ async function moduleOf(row: JobRow): Promise<Job> {
       `Job \`${row.name}\` was run from \`${row.module}\`, which is gone; give its path: sluice dlq replay <job.ts>`,
     );
   }
-  return loadJob(row.module);
+  const job = await loadJob(row.module);
+  // The file may have been edited to define another job since: replaying would reopen this one
+  // with nothing to run its tasks, then run the other. (A path given instead is looked up by the
+  // name it defines, so it always matches.)
+  if (job.name !== row.name) {
+    throw new InputError(
+      `\`${row.module}\` now defines \`${job.name}\`, not \`${row.name}\`; give the job's module: sluice dlq replay <job.ts>`,
+    );
+  }
+  return job;
 }
 
 async function list(store: Store, row: JobRow, limit: number, json: boolean): Promise<number> {
