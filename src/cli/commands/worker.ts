@@ -5,7 +5,7 @@ import type { Job } from '../../job/types.ts';
 import { Events } from '../../observe/events.ts';
 import { showProgress } from '../../observe/progress.ts';
 import { joinJob } from '../../run/joinJob.ts';
-import type { Store } from '../../store/index.ts';
+import type { JobRow, Store } from '../../store/index.ts';
 import { parse, wholeFlag } from '../args.ts';
 import { databaseFlagSpecs, openDatabases } from '../databases.ts';
 import { executorFlagSpecs, withExecutorFlags } from '../executorFlags.ts';
@@ -139,26 +139,41 @@ async function workOn(job: Job, s: WorkerSettings): Promise<number> {
   }
 }
 
+/** A job row with the module `sluice run` recorded for it: what `--all` can load. */
+type RecordedJob = JobRow & { module: string };
+
 /**
- * `--all`: every unfinished job whose module `sluice run` recorded, as they appear. A module that
- * will not load here (another path on this host, a syntax error) is reported once and skipped.
- * With --exit-when-done it returns once no job is left unfinished.
+ * `--all`: every unfinished job whose module `sluice run` recorded, as they appear. A job that
+ * cannot run here is reported once and skipped: its module will not load (another path on this
+ * host, a syntax error), or the module now defines another job (which is still joined, under its
+ * own name). With --exit-when-done it returns once every job it can join is finished; a skipped
+ * job still unfinished then is named, and makes the exit code 2 rather than 0.
  */
 async function workOnAll(s: WorkerSettings): Promise<number[]> {
   const working = new Map<string, Promise<number>>();
   const codes: number[] = [];
-  const skipped = new Set<string>();
+  // Nothing from a module that will not load can run, so it is skipped whole.
+  const brokenModules = new Set<string>();
+  // A module defines one job, so other jobs recorded for it are skipped one by one; by module
+  // too, since a later `sluice run` of the job from another file records that one instead.
+  const renamedJobs = new Map<string, string>();
+  const skipped = (row: RecordedJob) =>
+    brokenModules.has(row.module) || renamedJobs.get(row.name) === row.module;
+  let unfinished: RecordedJob[] = [];
   while (!s.stop.aborted) {
-    const unfinished = (await s.store.listJobs()).filter((row) => row.status === 'running');
+    // A job planned without `sluice run` has no module on record: --all never sees it.
+    unfinished = (await s.store.listJobs()).filter(
+      (row): row is RecordedJob => row.status === 'running' && row.module !== null,
+    );
     for (const row of unfinished) {
-      if (working.has(row.name) || !row.module || skipped.has(row.module)) continue;
+      if (working.has(row.name) || skipped(row)) continue;
       const job = await loadJob(row.module).catch((error: Error) => {
-        skipped.add(row.module as string);
+        brokenModules.add(row.module);
         process.stderr.write(`sluice: skipping job ${row.name}: ${error.message}\n`);
       });
       if (!job) continue;
       if (job.name !== row.name) {
-        skipped.add(row.module);
+        renamedJobs.set(row.name, row.module);
         process.stderr.write(
           `sluice: skipping job ${row.name}: ${row.module} now defines ${job.name}\n`,
         );
@@ -171,10 +186,17 @@ async function workOnAll(s: WorkerSettings): Promise<number[]> {
       });
       working.set(row.name, run);
     }
-    const joinable = unfinished.filter((row) => row.module && !skipped.has(row.module));
-    if (s.exitWhenDone && working.size === 0 && joinable.length === 0) break;
+    if (s.exitWhenDone && working.size === 0 && unfinished.every(skipped)) break;
     await sleep(allPollMs, undefined, { signal: s.stop }).catch(() => {});
   }
   await Promise.all(working.values());
+  // Unless stopped, the loop ended on --exit-when-done with only skipped jobs unfinished.
+  if (!s.stop.aborted && unfinished.length > 0) {
+    const names = unfinished.map((row) => row.name).join(', ');
+    process.stderr.write(
+      `sluice: done with every job this worker can run; still unfinished, skipped above: ${names}\n`,
+    );
+    codes.push(exitCodes.badInput);
+  }
   return codes;
 }
