@@ -1,4 +1,5 @@
 import { InputError, SluiceError } from '../errors.ts';
+import { isDatabaseGone } from '../store/reconnect.ts';
 import { redactSecrets } from '../store/redact.ts';
 import {
   cancelCommand,
@@ -65,12 +66,29 @@ function report(error: unknown): number {
     if (process.env.SLUICE_DEBUG && error.stack) console.error(redactSecrets(error.stack));
     return exitCodes.badInput;
   }
+  if (isDatabaseGone(error)) {
+    // Claims are released by the server as the sessions end, so a rerun resumes.
+    const code = (error as { code?: unknown }).code;
+    const cause = typeof code === 'string' ? `: ${(error as Error).message}` : '';
+    console.error(
+      `sluice: lost the connection to the database${redactSecrets(cause)}; run the same command again to resume`,
+    );
+    return exitCodes.internal;
+  }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
   console.error(
     `sluice: ${error instanceof SluiceError ? '' : 'internal error: '}${redactSecrets(message)}`,
   );
   return exitCodes.internal;
 }
+
+// A driver error thrown outside any query (see isDatabaseGone) is still reported as one line.
+process.on('uncaughtException', (error) => process.exit(report(error)));
+// `sluice status | head` closes the pipe early; that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(exitCodes.ok);
+  throw error;
+});
 
 const code = await main(process.argv.slice(2)).catch(report);
 // Exit now: a task function that ignored its AbortSignal may still hold timers open.

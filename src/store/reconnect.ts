@@ -14,6 +14,23 @@ export function isConnectionLoss(error: unknown): boolean {
   return connectionLost.has((error as { code?: string })?.code ?? '');
 }
 
+// Once a run is under way these mean the server went away, not that the URL was wrong: the URL
+// was checked at start.
+const serverGone = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
+
+/**
+ * Whether an error that ended a command means the database went out of reach. postgres.js can
+ * also throw outside any query when a connection drops mid-write (it writes to a socket it has
+ * already cleared: porsager/postgres#1154, #1208); that TypeError names its own file.
+ */
+export function isDatabaseGone(error: unknown): boolean {
+  if (isConnectionLoss(error)) return true;
+  if (serverGone.has((error as { code?: string })?.code ?? '')) return true;
+  return (
+    error instanceof TypeError && /[/\\]postgres[/\\]src[/\\]connection\.js/.test(error.stack ?? '')
+  );
+}
+
 /**
  * Runs a write again, up to twice more, when its connection turns out to be dead. Only for
  * writes fenced by the claim's epoch: if an earlier try did land, the next is refused rather than
