@@ -1,6 +1,7 @@
 import { InputError, SluiceError } from '../errors.ts';
 import { isDatabaseGone } from '../store/reconnect.ts';
 import { redactSecrets } from '../store/redact.ts';
+import { HelpRequested } from './args.ts';
 import {
   cancelCommand,
   cancelUsage,
@@ -61,6 +62,10 @@ async function main(argv: string[]): Promise<number> {
 
 /** The one place that turns errors into a line on stderr and an exit code. */
 function report(error: unknown): number {
+  if (error instanceof HelpRequested) {
+    console.log(error.message);
+    return exitCodes.ok;
+  }
   if (error instanceof InputError) {
     console.error(`sluice: ${redactSecrets(error.message)}`);
     if (process.env.SLUICE_DEBUG && error.stack) console.error(redactSecrets(error.stack));
