@@ -1,4 +1,5 @@
 import { expected, PermanentError } from '../errors.ts';
+import { redactSecrets } from '../store/redact.ts';
 
 /** What happened to one item of a chunk: the chunk's function returns one per item. */
 export type Outcome<Item = unknown, Value = unknown> =
@@ -29,10 +30,12 @@ export function failed<Item>(
   const outcome: Outcome<Item, never> = {
     item,
     ok: false,
-    error: error instanceof Error ? error.message : String(error),
+    // A password in a connection URL must not reach the store, the manifest or stderr.
+    error: redactSecrets(error instanceof Error ? error.message : String(error)),
   };
   if (status !== undefined) outcome.status = status;
-  if (error instanceof Error && error.stack !== undefined) outcome.stack = error.stack;
+  if (error instanceof Error && error.stack !== undefined)
+    outcome.stack = redactSecrets(error.stack);
   if (attempts !== undefined) outcome.attempts = attempts;
   return outcome;
 }

@@ -3,6 +3,7 @@ import { checkOutcomes, type Outcome } from '../job/outcome.ts';
 import type { Job, TaskContext } from '../job/types.ts';
 import type { Events } from '../observe/events.ts';
 import type { Claim, ClaimedTask, Store } from '../store/index.ts';
+import { redactError, redactSecrets } from '../store/redact.ts';
 import { abortable } from './abortable.ts';
 import { backoffMs, canRetry } from './backoff.ts';
 import type { Executor, HostContext, TaskCall } from './executors/types.ts';
@@ -122,7 +123,7 @@ export async function executeTask(
       events.emit('task:released', { seq: task.seq });
       return;
     }
-    const error = toError(thrown);
+    const error = redactError(toError(thrown));
     if (!job.each) {
       const throttled = error instanceof RateLimitedError;
       if (throttled) r.limits.pauseAll(Date.now() + error.retryAfterMs);
@@ -160,7 +161,7 @@ export async function executeTask(
 
 function context(r: TaskRunner, task: ClaimedTask, claim: Claim): HostContext {
   const log = (level: 'info' | 'warn') => (message: string) =>
-    r.events.emit('task:log', { seq: task.seq, level, message });
+    r.events.emit('task:log', { seq: task.seq, level, message: redactSecrets(message) });
   return {
     signal: r.abort,
     attempt: task.attempts,

@@ -13,3 +13,14 @@ export function redactUrl(url: string): string {
     return redactSecrets(url);
   }
 }
+
+/**
+ * Hides connection passwords in an error a job threw (`connect to postgres://app:pw@…`), in
+ * place, so it keeps its class: its message and stack go to the store, the manifest and stderr.
+ */
+export function redactError<E extends Error>(error: E): E {
+  const message = redactSecrets(error.message);
+  if (message !== error.message) error.message = message;
+  if (error.stack !== undefined) error.stack = redactSecrets(error.stack);
+  return error;
+}
