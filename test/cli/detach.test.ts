@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { finished, runSluice, spawnSluice } from '../support/cli.ts';
+import { finished, runSluice, spawnSluice, waitFor } from '../support/cli.ts';
 import { tracedDatabase } from '../support/traced.ts';
 
 let db: Awaited<ReturnType<typeof tracedDatabase>>;
@@ -60,4 +60,24 @@ test('wait exits 3 when tasks failed, and refuses a job that does not exist', as
   expect(missing.stderr.trim()).toBe(
     'sluice: No job named `no-such-job`; `sluice status` lists them',
   );
+});
+
+test('Ctrl-C on wait stops watching only: it says so, exits 130, and the job is left as it was', async () => {
+  const env = { DATABASE_URL: db.url, JOB_NAME: 'watched', ROWS: '100', SLEEP_MS: '100' };
+  expect((await runSluice(['run', job, '--detach'], env)).code).toBe(0);
+  const child = spawnSluice(['wait', 'watched'], env);
+  const waiting = finished(child);
+  // Once it is connected, interrupt it.
+  await waitFor(async () => {
+    const [row] = await db.sql`select count(*)::int as n from pg_stat_activity
+      where application_name like 'sluice%' and datname = current_database()`;
+    return (row?.n ?? 0) > 0;
+  });
+  child.kill('SIGINT');
+  const waited = await waiting;
+  expect(waited.code, waited.stderr).toBe(130);
+  expect(waited.stderr).toContain('Stopped watching; job watched goes on');
+  expect(waited.stderr).not.toMatch(/Stopping: running tasks|Aborting/);
+  const [row] = await db.sql`select status from sluice.jobs where name = 'watched'`;
+  expect(row?.status).toBe('running');
 });
