@@ -78,6 +78,9 @@ test('pause: the job pauses with its reason in sluice status and exit 4; after a
   );
   const status = await runSluice(['status', 'alert-paused', '--database-url', db.url]);
   expect(status.stdout).toMatch(/^alert-paused: paused \(failure rate 10% > 5% after \d+ items\)/);
+  expect(status.stdout).toContain(
+    'Resume it with `sluice resume alert-paused`, then `sluice run test/fixtures/alertJob.ts`',
+  );
   const first = await tasks('alert-paused');
   expect(first.running).toBeUndefined();
   expect(first.pending).toBeGreaterThan(0);

@@ -15,7 +15,9 @@ test('run --detach plans and returns; workers run it; wait prints the summary an
   const detached = await runSluice(['run', job, '--detach'], env);
   expect(detached.code, detached.stderr).toBe(0);
   expect(detached.stdout).toContain('Job detached is planned: 20 tasks, 200 rows');
-  expect(detached.stdout).toContain('sluice wait detached');
+  expect(detached.stdout).toContain(
+    'Add workers with `sluice worker test/fixtures/tracedJob.ts`, and follow it with `sluice wait detached`',
+  );
   // Planned, and nothing ran.
   const [ran] = await db.sql`select count(*)::int as n from trace`;
   expect(ran?.n).toBe(0);

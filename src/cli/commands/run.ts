@@ -3,6 +3,7 @@ import { InputError } from '../../errors.ts';
 import { loadJob } from '../../job/loadJob.ts';
 import type { Job } from '../../job/types.ts';
 import { Events } from '../../observe/events.ts';
+import { count } from '../../observe/format.ts';
 import { showProgress } from '../../observe/progress.ts';
 import { type RunSummary, summaryLine } from '../../observe/summary.ts';
 import { runJob } from '../../run/runJob.ts';
@@ -53,7 +54,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   try {
     if (values.smoke) return await smoke(job, dbs.sourceUrl, values.json ?? false);
     if (values.detach) {
-      return await detach(job, dbs.store, dbs.sourceUrl, { ...values, maxParallelism });
+      return await detach(job, path, dbs.store, dbs.sourceUrl, { ...values, maxParallelism });
     }
     return await follow(job, dbs.store, dbs.sourceUrl, {
       json: values.json ?? false,
@@ -76,6 +77,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 /** `--detach`: plans (or finds) the job, says how to follow it, and leaves the work to workers. */
 async function detach(
   job: Job,
+  path: string,
   store: Store,
   sourceUrl: string,
   values: { rerun?: boolean; json?: boolean; maxParallelism?: number },
@@ -91,10 +93,10 @@ async function detach(
   else if (summary.alreadyFinished) printSummary(summary, false);
   else {
     console.log(
-      `Job ${job.name} is planned: ${summary.tasks.total} tasks, ${summary.total} ${summary.unit}`,
+      `Job ${job.name} is planned: ${count(summary.tasks.total)} tasks, ${count(summary.total)} ${summary.unit}`,
     );
     console.log(
-      `Add workers with \`sluice worker <job.ts>\`, and follow it with \`sluice wait ${job.name}\``,
+      `Add workers with \`sluice worker ${path}\`, and follow it with \`sluice wait ${job.name}\``,
     );
   }
   return summary.alreadyFinished ? exitCodeOf(summary) : exitCodes.ok;

@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { InputError } from '../../errors.ts';
 import { count } from '../../observe/format.ts';
 import { presentResult } from '../../run/mapReduce.ts';
@@ -93,7 +94,14 @@ async function showOne(store: Store, name: string, json: boolean) {
     );
   }
   if (detail.tasks.failed > 0)
-    console.log(`Re-run only the failed tasks with \`sluice retry <job.ts>\``);
+    console.log(`Re-run only the failed tasks with \`sluice retry ${modulePath(row)}\``);
   if (detail.status === 'paused' || (detail.status === 'failed' && detail.stoppedBy))
-    console.log(`Resume it with \`sluice resume ${detail.job}\`, then \`sluice run <job.ts>\``);
+    console.log(
+      `Resume it with \`sluice resume ${detail.job}\`, then \`sluice run ${modulePath(row)}\``,
+    );
+}
+
+/** The job's module as a command should name it: where `sluice run` last loaded it from. */
+function modulePath(row: JobRow): string {
+  return row.module ? relative(process.cwd(), row.module) || row.module : '<job.ts>';
 }
