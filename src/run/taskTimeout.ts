@@ -20,7 +20,8 @@ export interface AttemptSignal {
 }
 
 /**
- * The signal one attempt of a task runs under: the run's abort signal, plus the job's timeout.
+ * The signal one attempt of a task runs under: the run's abort signal, plus the job's timeout
+ * when it has one.
  * `onTimeout` cancels what the attempt left running on the server (its query). A plain controller
  * linked by hand, not AbortSignal.any: on Node 20 every `any` over the long-lived run signal stays
  * reachable from it, about 50 bytes per attempt, forever.
@@ -31,19 +32,22 @@ export function attemptSignal(
   seq: number,
   onTimeout: () => Promise<void> | undefined,
 ): AttemptSignal {
-  if (timeoutMs === undefined)
-    return { signal: abort, timedOut: false, dispose: () => Promise.resolve() };
+  // A signal of its own even without a timeout: listeners a job adds to ctx.signal and never
+  // removes then go with the attempt, instead of piling up on the run's signal.
   const controller = new AbortController();
   let timedOut = false;
   let cleanup: Promise<void> | undefined;
   const onAbort = () => controller.abort(abort.reason);
   if (abort.aborted) onAbort();
   else abort.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new TaskTimeoutError(seq, timeoutMs));
-    cleanup = onTimeout()?.catch(() => {});
-  }, timeoutMs);
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          controller.abort(new TaskTimeoutError(seq, timeoutMs));
+          cleanup = onTimeout()?.catch(() => {});
+        }, timeoutMs);
   return {
     signal: controller.signal,
     get timedOut() {

@@ -246,19 +246,23 @@ test('deadline: claiming stops, the running chunk is aborted and the job fails; 
     JOB_NAME: 'late',
     CAP: '1',
     ITEMS: '100',
+    // Two chunks of 400 ms finish well before the deadline; the third waits 20 s, so it is surely
+    // running when the deadline passes, however slowly the run started.
     SLEEP_MS: '400',
-    DEADLINE: '1500',
+    SLOW_FROM: '2',
+    SLOW_MS: '20000',
+    DEADLINE: '2500',
     ABORT_FILE: abortFile,
   };
   const result = await runSluice(['run', job, '--database-url', db.url], env);
   expect(result.code, result.stderr).toBe(7);
-  expect(result.stdout).toContain('Job late failed: Job late passed its deadline of 1500 ms');
+  expect(result.stdout).toContain('Job late failed: Job late passed its deadline of 2500 ms');
   expect(result.stdout).toMatch(/Batch aborted: \d+\/100 items/);
   expect((await readFile(abortFile, 'utf8')).trim().split('\n')).toHaveLength(1);
   const row = await jobRow('late');
   expect(row).toMatchObject({
     status: 'failed',
-    reason: 'Job late passed its deadline of 1500 ms',
+    reason: 'Job late passed its deadline of 2500 ms',
   });
   const counts = await tasks('late');
   expect(counts.running).toBeUndefined();
