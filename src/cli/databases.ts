@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import { openPool } from '../store/connect.ts';
+import { checkDatabaseUrl, openPool } from '../store/connect.ts';
 import { type EmbeddedServer, startEmbedded } from '../store/embedded.ts';
 import { Store } from '../store/index.ts';
 
@@ -29,13 +29,16 @@ export const embeddedHome = '.sluice';
  * server when neither names one, and opens the state store.
  */
 export async function openDatabases(flags: DatabaseFlags): Promise<Databases> {
-  let sourceUrl = flags['database-url'] ?? process.env.DATABASE_URL;
+  // Both URLs are checked before either database is touched: the source one is first used only
+  // after the state store has been migrated.
+  let sourceUrl = givenUrl(flags, 'database-url', 'DATABASE_URL');
+  const givenState = givenUrl(flags, 'state-url', 'SLUICE_STATE_URL');
   let embedded: EmbeddedServer | undefined;
   if (!sourceUrl) {
     embedded = await startEmbedded(embeddedHome);
     sourceUrl = embedded.url;
   }
-  const stateUrl = flags['state-url'] ?? process.env.SLUICE_STATE_URL ?? sourceUrl;
+  const stateUrl = givenState ?? sourceUrl;
   try {
     const store = await Store.open(stateUrl, { waitMs: embedded ? 10_000 : 0 });
     return {
@@ -51,6 +54,17 @@ export async function openDatabases(flags: DatabaseFlags): Promise<Databases> {
     if (embedded) await stopIfIdle(embedded);
     throw error;
   }
+}
+
+/** The URL in the flag, or else in the environment variable, refused if it cannot be parsed. */
+function givenUrl(
+  flags: DatabaseFlags,
+  flag: keyof DatabaseFlags,
+  variable: string,
+): string | undefined {
+  const url = flags[flag] ?? process.env[variable];
+  if (url) checkDatabaseUrl(url, flags[flag] !== undefined ? `--${flag}` : variable);
+  return url;
 }
 
 /**

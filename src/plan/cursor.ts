@@ -6,6 +6,7 @@ import { type CursorChunk, planCursorChunks } from './cursorBoundaries.ts';
 import { checkCursorTable, readKeyTypes } from './cursorChecks.ts';
 import { readChunkRows } from './cursorRows.ts';
 import { columnName, parseTableName } from './identifiers.ts';
+import { blameWhere } from './whereErrors.ts';
 
 export type { CursorChunk } from './cursorBoundaries.ts';
 
@@ -62,6 +63,13 @@ export function cursor<R = Record<string, unknown>>(options: CursorOptions): Sou
   // Read once per process, by the planner or by the first chunk a worker loads.
   let keyTypes: Promise<string[]> | undefined;
 
+  async function* planChunks(sql: Sql): AsyncGenerator<PlannedTask> {
+    const filter = filterOn(sql);
+    const checked = await checkCursorTable(sql, table, key, columns, describe, filter);
+    keyTypes = Promise.resolve(checked.keyTypes);
+    yield* planCursorChunks({ sql, table, key, batchSize, filter });
+  }
+
   return {
     describe,
     fingerprint,
@@ -84,11 +92,8 @@ export function cursor<R = Record<string, unknown>>(options: CursorOptions): Sou
       const read = { table, key, keyTypes: types, columns, filter: filterOn(sql) };
       return (await readChunkRows(sql, read, chunk)) as R[];
     },
-    async *plan({ sql }: PlanContext): AsyncGenerator<PlannedTask> {
-      const filter = filterOn(sql);
-      const checked = await checkCursorTable(sql, table, key, columns, describe, filter);
-      keyTypes = Promise.resolve(checked.keyTypes);
-      yield* planCursorChunks({ sql, table, key, batchSize, filter });
+    plan({ sql }: PlanContext): AsyncGenerator<PlannedTask> {
+      return blameWhere(describe, where, planChunks(sql));
     },
   };
 }

@@ -5,6 +5,7 @@ import type { PlanContext, PlannedTask, Source } from '../job/types.ts';
 import { columnName, parseTableName } from './identifiers.ts';
 import { planRanges } from './rangeBoundaries.ts';
 import { checkSource } from './tableChecks.ts';
+import { blameWhere } from './whereErrors.ts';
 
 /** One task's slice of a table: inclusive key bounds as exact decimal strings. */
 export interface TableRange {
@@ -50,16 +51,20 @@ export function tableRanges(options: TableRangesOptions): Source<TableRange> {
     )
     .digest('hex');
 
+  async function* planTable(sql: Sql): AsyncGenerator<PlannedTask> {
+    const filter = (): PendingQuery<Row[]> => (where ? sql`and (${where(sql)})` : sql``);
+    const unique = await checkSource(sql, table, key, describe, filter);
+    yield* planRanges({ sql, table, key, rowsPerRange, unique, filter });
+  }
+
   return {
     describe,
     fingerprint,
     unit: 'rows',
     taskNoun: 'ranges',
     input: parseRange,
-    async *plan({ sql }: PlanContext): AsyncGenerator<PlannedTask> {
-      const filter = (): PendingQuery<Row[]> => (where ? sql`and (${where(sql)})` : sql``);
-      const unique = await checkSource(sql, table, key, describe, filter);
-      yield* planRanges({ sql, table, key, rowsPerRange, unique, filter });
+    plan({ sql }: PlanContext): AsyncGenerator<PlannedTask> {
+      return blameWhere(describe, where, planTable(sql));
     },
   };
 }

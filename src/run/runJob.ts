@@ -2,7 +2,7 @@ import { InputError, SluiceError } from '../errors.ts';
 import type { Job } from '../job/types.ts';
 import { Events } from '../observe/events.ts';
 import type { RunStatus, RunSummary } from '../observe/summary.ts';
-import { openPool } from '../store/connect.ts';
+import { checkReachable, openPool } from '../store/connect.ts';
 import type { JobRow, Store } from '../store/index.ts';
 import { createJobLimits, withCostChecks } from './createJobLimits.ts';
 import { createExecutor } from './executors/createExecutor.ts';
@@ -65,6 +65,8 @@ export async function runJob<Input, Report, Result, Resource>(
     purpose: `worker:${job.name}`,
   });
   try {
+    // A source URL that reaches something other than PostgreSQL would hang planning forever.
+    await checkReachable(source, options.sourceUrl);
     // Thread and process workers load the job module while it prepares; a module that fails to
     // load in them is refused before anything is written.
     const workersReady = executor?.start();

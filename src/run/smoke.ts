@@ -1,5 +1,5 @@
 import type { Job, TaskContext } from '../job/types.ts';
-import { openPool } from '../store/connect.ts';
+import { checkReachable, openPool } from '../store/connect.ts';
 import { pauseOnlyLimits, permitHandle } from './jobLimits.ts';
 import { runSmokeTask } from './smokeTask.ts';
 import { sourceInput } from './taskGraph.ts';
@@ -20,6 +20,7 @@ export async function smokeTest(job: Job, sourceUrl: string): Promise<SmokeResul
   const sql = openPool(sourceUrl, { max: 2, purpose: `smoke:${job.name}` });
   const started = performance.now();
   try {
+    await checkReachable(sql, sourceUrl);
     await job.prepare?.({ sql });
     const plan = job.source.plan({ sql })[Symbol.asyncIterator]();
     const first = await plan.next();

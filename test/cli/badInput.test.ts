@@ -1,4 +1,6 @@
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { reachDeadlineMs } from '../../src/store/connect.ts';
 import { runSluice } from '../support/cli.ts';
 import { useTestDatabase } from '../support/db.ts';
 
@@ -43,6 +45,16 @@ describe('tableRanges refusals change nothing', () => {
     ],
     ['a key with NULLs', { TABLE: 'nullable' }, /NULL/],
     ['a key that is not an integer', { TABLE: 'coded', KEY: 'code' }, /integer/i],
+    [
+      'a where naming an unknown column',
+      { WHERE: 'nosuch > 0' },
+      /^sluice: The `where` of tableRanges\(items\.id\) failed: column "nosuch" does not exist$/,
+    ],
+    [
+      'a where with a syntax error',
+      { WHERE: 'note = ' },
+      /^sluice: The `where` of tableRanges\(items\.id\) failed: syntax error at or near "\)"$/,
+    ],
     [
       'rowsPerRange < 1',
       { ROWS_PER_RANGE: '0' },
@@ -102,6 +114,87 @@ describe('bad command lines', () => {
     );
     expect(line).not.toContain('hunter2secret');
   });
+});
+
+describe('bad database URLs: one line naming where the URL came from, its password hidden', () => {
+  const cases: [string, string, string][] = [
+    [
+      'a port that is not a number',
+      'postgres://u:S3cr3tPw@127.0.0.1:notaport/db',
+      'is not a valid URL (check its host and port): postgres://u:***@127.0.0.1:notaport/db',
+    ],
+    [
+      'a bad percent escape in the password',
+      'postgres://u:S3cr%tPw@127.0.0.1/db',
+      'has a bad percent escape: postgres://u:***@127.0.0.1/db; write a literal % in a password as %25',
+    ],
+  ];
+  for (const [name, url, message] of cases) {
+    test(name, async () => {
+      const tries: [string, string[], Record<string, string>][] = [
+        ['`--database-url`', ['--database-url', url], {}],
+        ['`DATABASE_URL`', [], { DATABASE_URL: url }],
+        // With a good state store, the bad source URL must still be refused before the store opens.
+        ['`--database-url`', ['--database-url', url, '--state-url', db.url], {}],
+        ['`--state-url`', ['--database-url', db.url, '--state-url', url], {}],
+        ['`SLUICE_STATE_URL`', ['--database-url', db.url], { SLUICE_STATE_URL: url }],
+      ];
+      const lines = await Promise.all(
+        tries.map(([, args, env]) => refused(['run', 'test/fixtures/rangesJob.ts', ...args], env)),
+      );
+      expect(lines).toEqual(tries.map(([origin]) => `sluice: ${origin} ${message}`));
+      expect(await jobRows()).toBe(0);
+    });
+  }
+});
+
+/** A local TCP server that is not PostgreSQL: it answers like a web server and hangs up, or says nothing. */
+async function notPostgres(
+  behaviour: 'garbage' | 'silent',
+): Promise<{ url: string; close(): void }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    if (behaviour === 'garbage') socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `postgres://someone:hunter2secret@127.0.0.1:${port}/db`,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+test('a URL that reaches a server that is not PostgreSQL is refused within the deadline', async () => {
+  const garbage = await notPostgres('garbage');
+  const silent = await notPostgres('silent');
+  try {
+    const started = Date.now();
+    const [asState, asSource] = await Promise.all([
+      // State and source alike: the store's first query meets a server that hangs up every time.
+      refused(['run', 'test/fixtures/rangesJob.ts', '--database-url', garbage.url]),
+      // A good state store and a source that accepts and never answers: planning must not wait.
+      refused([
+        ...['run', 'test/fixtures/rangesJob.ts', '--database-url', silent.url],
+        ...['--state-url', db.url],
+      ]),
+    ]);
+    expect(Date.now() - started).toBeLessThan(reachDeadlineMs + 5000);
+    const shown = (url: string) => url.replace('hunter2secret', '***');
+    expect(asState).toBe(
+      `sluice: Cannot reach the database at ${shown(garbage.url)}: no PostgreSQL answer within 15 s; is it a PostgreSQL server?`,
+    );
+    expect(asSource).toContain(`sluice: Cannot reach the database at ${shown(silent.url)}: `);
+    expect(`${asState} ${asSource}`).not.toContain('hunter2secret');
+    expect(await jobRows()).toBe(0);
+  } finally {
+    garbage.close();
+    silent.close();
+  }
 });
 
 describe('limits are checked before anything is planned', () => {

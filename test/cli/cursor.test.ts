@@ -156,6 +156,11 @@ describe('refusals: exit 2, one line, no job row', () => {
     ],
     ['a nullable key with NULLs', { TABLE: 'nullable', KEY: 'id' }, 'key column "id" has NULLs'],
     [
+      'a where naming a column the table lacks',
+      { TABLE: 'loose', KEY: 'id', WHERE_BODY: 'x' },
+      'sluice: The `where` of cursor(loose.id) failed: column "body" does not exist',
+    ],
+    [
       'batchSize 0',
       { BATCH: '0' },
       'Expected `batchSize` to be a whole number >= 1, got `0` (number)',

@@ -122,6 +122,27 @@ describe('a compound (updated_at, id) key', () => {
     expect(planned.rows.flat().every((row) => String(row.note).endsWith('7'))).toBe(true);
   });
 
+  test('a `where` the server refuses is one InputError naming the source', async () => {
+    const refusals: [CursorOptions['where'], string][] = [
+      [(q) => q`nosuch = 1`, 'column "nosuch" does not exist'],
+      [(q) => q`note like`, 'syntax error at or near ")"'],
+      [(q) => q`id = ${'abc'}`, 'invalid input syntax for type bigint: "abc"'],
+      [(q) => q`id / 0 = 1`, 'division by zero'],
+    ];
+    for (const [where, reason] of refusals) {
+      const source = cursor({ table: 'events', key: ['updated_at', 'id'], batchSize: 100, where });
+      const error = await source
+        .plan({ sql: db.sql })
+        [Symbol.asyncIterator]()
+        .next()
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as Error).message).toBe(
+        `The \`where\` of cursor(events.(updated_at, id)) failed: ${reason}`,
+      );
+    }
+  });
+
   test('columns picks what each row carries; an unknown one is refused before planning', async () => {
     const planned = await planAndLoad({
       table: 'events',

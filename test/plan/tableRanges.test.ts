@@ -231,6 +231,63 @@ describe('refusals', () => {
     expect(await catalog()).toEqual(before);
   });
 
+  test('a `where` the server refuses is one InputError naming the source; a lost connection is not', async () => {
+    await db.sql`create table strict (id int primary key, n int not null)`;
+    await db.sql`insert into strict select g, g from generate_series(1, 30) g`;
+    const firstError = async (source: ReturnType<typeof tableRanges>, on: Sql = db.sql) => {
+      const yielded: unknown[] = [];
+      const error = await (async () => {
+        for await (const task of source.plan({ sql: on })) yielded.push(task);
+      })().catch((e: unknown) => e);
+      expect(yielded).toEqual([]);
+      return error as Error;
+    };
+    const refusals: [TableRangesOptions['where'], string][] = [
+      [(s) => s`nosuch = 1`, 'column "nosuch" does not exist'],
+      [(s) => s`id =`, 'syntax error at or near ")"'],
+      [(s) => s`nosuch_fn(id)`, 'function nosuch_fn(integer) does not exist'],
+      [(s) => s`id = ${'abc'}`, 'invalid input syntax for type integer: "abc"'],
+      [(s) => s`id / 0 = 1`, 'division by zero'],
+    ];
+    // `strict` has a NOT NULL key, so the walk runs the where first; `plain.other` is nullable,
+    // so the NULL check does.
+    for (const [table, key] of [
+      ['strict', 'id'],
+      ['plain', 'other'],
+    ] as const) {
+      for (const [where, reason] of refusals) {
+        const error = await firstError(tableRanges({ table, key, rowsPerRange: 10, where }));
+        expect(error).toBeInstanceOf(InputError);
+        expect(error.message).toBe(
+          `The \`where\` of tableRanges(${table}.${key}) failed: ${reason}`,
+        );
+      }
+    }
+    // A cancelled query and a dropped connection are not the fragment's fault: they pass through.
+    const cancelled = await firstError(
+      tableRanges({
+        ...{ table: 'strict', key: 'id', rowsPerRange: 10 },
+        where: (s) => s`pg_cancel_backend(pg_backend_pid()) and pg_sleep(0.2) is not null`,
+      }),
+    );
+    expect(cancelled).not.toBeInstanceOf(InputError);
+    expect(cancelled).toMatchObject({ code: '57014' });
+    const own = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      const dropped = await firstError(
+        tableRanges({
+          ...{ table: 'strict', key: 'id', rowsPerRange: 10 },
+          where: (s) => s`pg_terminate_backend(pg_backend_pid())`,
+        }),
+        own,
+      );
+      expect(dropped).not.toBeInstanceOf(InputError);
+      expect(dropped).toHaveProperty('code');
+    } finally {
+      await own.end({ timeout: 0 });
+    }
+  });
+
   test('NULL keys outside where are no obstacle', async () => {
     const notNull = (s: Sql) => s`gappy is not null`;
     expect(await plan({ table: 'plain', key: 'gappy', rowsPerRange: 1, where: notNull })).toEqual([
