@@ -9,6 +9,8 @@ export interface ProgressOptions {
   /** Plain-line interval. Default 5 s. */
   everyMs?: number;
   taskNoun: string;
+  /** What items are called until the job says (`job:planned`). Default `items`. */
+  unit?: string;
 }
 
 /**
@@ -46,7 +48,7 @@ function bar(p: ProgressSnapshot, width: number): string {
  */
 export function showProgress(events: Events, options: ProgressOptions): () => void {
   const { stream, live } = options;
-  let unit = 'items';
+  let unit = options.unit ?? 'items';
   let last: ProgressSnapshot | undefined;
   let lastPlainAt = 0;
   let drawn = false;

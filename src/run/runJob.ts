@@ -93,6 +93,7 @@ export async function runJob<Input, Report, Result, Resource>(
               name: job.name,
               source: job.source.describe,
               unit: job.source.unit,
+              taskNoun: job.source.taskNoun,
               keyedResult: job.combine !== undefined,
               fingerprint: job.source.fingerprint,
               maxParallelism: cap,

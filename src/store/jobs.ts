@@ -18,6 +18,8 @@ export interface JobRow {
   source: string;
   /** What its items are called: `rows` or `items`, from the source. */
   unit: string;
+  /** What its tasks are called: `ranges`, `chunks`, `batches`, from the source. */
+  taskNoun: string;
   fingerprint: string;
   maxParallelism: number;
   maxAttempts: number;
@@ -33,7 +35,7 @@ export interface JobRow {
 }
 
 const jobColumns = (sql: Db) => sql`
-  id::text, name, status, status_reason as "statusReason", stopped_by as "stoppedBy", source, unit, fingerprint, max_parallelism as "maxParallelism",
+  id::text, name, status, status_reason as "statusReason", stopped_by as "stoppedBy", source, unit, task_noun as "taskNoun", fingerprint, max_parallelism as "maxParallelism",
   max_attempts as "maxAttempts", total_tasks as "totalTasks", total_items::float8 as "totalItems",
   result, keyed_result as "keyedResult", created_at as "createdAt", finished_at as "finishedAt", module`;
 
@@ -55,6 +57,8 @@ export interface NewJob {
   source: string;
   /** Default `items`. */
   unit?: string;
+  /** Default `tasks`. */
+  taskNoun?: string;
   /** A MapReduce job: its result is keyed (see JobRow.keyedResult). */
   keyedResult?: boolean;
   fingerprint: string;
@@ -86,8 +90,8 @@ export async function findOrCreateJob(
     const existing = await findJob(tx, job.name);
     if (existing) return { job: existing, created: false };
     const [created] = await tx<{ id: string }[]>`
-      insert into sluice.jobs (name, status, source, unit, keyed_result, fingerprint, max_parallelism, max_attempts, open)
-      values (${job.name}, 'running', ${job.source}, ${job.unit ?? 'items'}, ${job.keyedResult ?? false}, ${job.fingerprint}, ${job.maxParallelism}, ${job.maxAttempts}, ${job.open ?? false})
+      insert into sluice.jobs (name, status, source, unit, task_noun, keyed_result, fingerprint, max_parallelism, max_attempts, open)
+      values (${job.name}, 'running', ${job.source}, ${job.unit ?? 'items'}, ${job.taskNoun ?? 'tasks'}, ${job.keyedResult ?? false}, ${job.fingerprint}, ${job.maxParallelism}, ${job.maxAttempts}, ${job.open ?? false})
       returning id::text`;
     const jobId = (created as { id: string }).id;
     let seq = 0;

@@ -14,7 +14,10 @@ test('run --detach plans and returns; workers run it; wait prints the summary an
   const env = { DATABASE_URL: db.url, JOB_NAME: 'detached', ROWS: '200', SLEEP_MS: '100' };
   const detached = await runSluice(['run', job, '--detach'], env);
   expect(detached.code, detached.stderr).toBe(0);
-  expect(detached.stdout).toContain('Job detached is planned: 20 tasks, 200 rows');
+  expect(detached.stdout).toContain('Job detached is planned: 20 ranges, 200 rows');
+  // What sluice wait, which has no module, calls them.
+  const [names] = await db.sql`select unit, task_noun from sluice.jobs where name = 'detached'`;
+  expect(names).toEqual({ unit: 'rows', task_noun: 'ranges' });
   expect(detached.stdout).toContain(
     'Add workers with `sluice worker test/fixtures/tracedJob.ts`, and follow it with `sluice wait detached`',
   );

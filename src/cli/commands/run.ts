@@ -93,7 +93,7 @@ async function detach(
   else if (summary.alreadyFinished) printSummary(summary, false);
   else {
     console.log(
-      `Job ${job.name} is planned: ${count(summary.tasks.total)} tasks, ${count(summary.total)} ${summary.unit}`,
+      `Job ${job.name} is planned: ${count(summary.tasks.total)} ${job.source.taskNoun}, ${count(summary.total)} ${summary.unit}`,
     );
     console.log(
       `Add workers with \`sluice worker ${path}\`, and follow it with \`sluice wait ${job.name}\``,

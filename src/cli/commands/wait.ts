@@ -36,10 +36,12 @@ export async function waitCommand(argv: string[]): Promise<number> {
 
 async function follow(name: string, json: boolean, dbs: Databases, stop: AbortSignal) {
   const events = new Events();
+  const row = await dbs.store.findJob(name);
   const stopProgress = showProgress(events, {
     stream: process.stderr,
     live: process.stderr.isTTY === true && !json,
-    taskNoun: 'tasks',
+    taskNoun: row?.taskNoun ?? 'tasks',
+    unit: row?.unit,
   });
   try {
     const summary = await watchJob(name, { store: dbs.store, events, stop });
