@@ -52,3 +52,15 @@ test('--smoke checks what fanOut returns as a real run does: a child no handler 
   );
   expect(await jobsRecorded()).toBe(0);
 });
+
+test('--smoke fails, exit 3, when items of the first chunk failed', async () => {
+  const run = await runSluice(
+    ['run', 'test/fixtures/secretJob.ts', '--smoke', '--database-url', db.url],
+    { MODE: 'each' },
+  );
+  expect(run.code, run.stderr).toBe(3);
+  expect(run.stdout).toMatch(
+    /Smoke test failed in [\d.]+s: 1 of 2 items failed \(first: cannot reach postgres:\/\/app:\*\*\*@db\.internal:5432\/shop\); nothing was recorded/,
+  );
+  expect(await jobsRecorded()).toBe(0);
+});

@@ -104,16 +104,26 @@ async function detach(
 
 async function smoke(job: Job, sourceUrl: string, json: boolean): Promise<number> {
   const result = await smokeTest(job, sourceUrl);
+  // A chunk whose items failed did not pass, though the task itself returned.
+  const outcomes = job.source.outcomes && Array.isArray(result.report) ? result.report : [];
+  const failed = outcomes.filter((o: { ok?: unknown }) => o.ok === false) as { error?: string }[];
+  const seconds = (result.elapsedMs / 1000).toFixed(1);
   if (json) printJson({ job: job.name, smoke: true, ...result });
-  else if (result.input === undefined) console.log(`Smoke test of ${job.name}: the plan is empty`);
-  else {
+  else if (result.input === undefined) {
+    const stream = job.source.feed !== undefined;
+    console.log(
+      `Smoke test of ${job.name}: ${stream ? 'nothing to test: its stream plans no task up front' : 'the plan is empty'}`,
+    );
+  } else {
     console.log(`Smoke test of ${job.name}: first task ${JSON.stringify(result.input)}`);
     console.log(JSON.stringify(result.report, null, 2));
     console.log(
-      `Smoke test passed in ${(result.elapsedMs / 1000).toFixed(1)}s; nothing was recorded`,
+      failed.length > 0
+        ? `Smoke test failed in ${seconds}s: ${failed.length} of ${outcomes.length} items failed (first: ${failed[0]?.error}); nothing was recorded`
+        : `Smoke test passed in ${seconds}s; nothing was recorded`,
     );
   }
-  return exitCodes.ok;
+  return failed.length > 0 ? exitCodes.tasksFailed : exitCodes.ok;
 }
 
 export interface FollowOptions {
