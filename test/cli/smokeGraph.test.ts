@@ -41,14 +41,14 @@ test('--smoke shows a MapReduce task its keyed partials, not an empty object', a
   expect(Object.values(result.report).every((n) => typeof n === 'number' && n > 0)).toBe(true);
 });
 
-test('--smoke checks what fanOut returns as a real run does: a child no handler takes fails it', async () => {
+test('--smoke checks what fanOut returns as a real run does: a child no handler takes fails it, exit 3', async () => {
   const run = await runSluice(
     ['run', 'test/fixtures/fanOutJob.ts', '--smoke', '--database-url', db.url],
     { BAD_KIND: 'resize' },
   );
-  expect(run.code).toBe(1);
+  expect(run.code).toBe(3);
   expect(run.stderr.split('\n')[0]).toBe(
-    'sluice: PermanentError: Expected `fanOut()[0].kind` to be one of the job\'s handlers (square, label, negate), got `"resize"` (string)',
+    'sluice: smoke test failed: PermanentError: Expected `fanOut()[0].kind` to be one of the job\'s handlers (square, label, negate), got `"resize"` (string)',
   );
   expect(await jobsRecorded()).toBe(0);
 });

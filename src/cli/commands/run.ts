@@ -10,6 +10,8 @@ import { runJob } from '../../run/runJob.ts';
 import { smokeTest } from '../../run/smoke.ts';
 import { manifestLine, writeManifest } from '../../sink/jsonlManifest.ts';
 import type { Store } from '../../store/index.ts';
+import { isDatabaseGone } from '../../store/reconnect.ts';
+import { redactSecrets } from '../../store/redact.ts';
 import { onePositional, parse, wholeFlag } from '../args.ts';
 import { databaseFlagSpecs, openDatabases } from '../databases.ts';
 import { executorFlagSpecs, withExecutorFlags } from '../executorFlags.ts';
@@ -103,7 +105,16 @@ async function detach(
 }
 
 async function smoke(job: Job, sourceUrl: string, json: boolean): Promise<number> {
-  const result = await smokeTest(job, sourceUrl);
+  let result: Awaited<ReturnType<typeof smokeTest>>;
+  try {
+    result = await smokeTest(job, sourceUrl);
+  } catch (error) {
+    // The job's own code threw: the smoke test did its work by finding that, and sluice is fine.
+    if (error instanceof InputError || isDatabaseGone(error) || !(error instanceof Error))
+      throw error;
+    console.error(`sluice: smoke test failed: ${redactSecrets(error.stack ?? error.message)}`);
+    return exitCodes.tasksFailed;
+  }
   // A chunk whose items failed did not pass, though the task itself returned.
   const outcomes = job.source.outcomes && Array.isArray(result.report) ? result.report : [];
   const failed = outcomes.filter((o: { ok?: unknown }) => o.ok === false) as { error?: string }[];
