@@ -18,6 +18,8 @@ export interface ProgressSnapshot {
 /** Everything a run reports, by `noun:verb`. Progress output, metrics and summaries read only these. */
 export interface SluiceEvents {
   'job:planned': { job: string; created: boolean; tasks: number; items: number; unit: string };
+  /** A worker waits for its job: not planned yet, or finished (until a rerun plans it again). */
+  'job:waiting': { job: string; finished: boolean };
   'job:progress': ProgressSnapshot;
   'job:stopping': { reason: 'interrupt' | 'abort' };
   'job:done': RunSummary;

@@ -84,6 +84,13 @@ export function showProgress(events: Events, options: ProgressOptions): () => vo
           : `Resuming ${e.job}: ${count(e.tasks)} ${options.taskNoun}, ${count(e.items)} ${e.unit}`,
       );
     }),
+    events.on('job:waiting', (e) =>
+      print(
+        e.finished
+          ? `Job ${e.job} is finished; waiting for a rerun to plan it again (\`sluice run --rerun\`)`
+          : `Waiting for job ${e.job} to be planned (\`sluice run <job.ts> --detach\` plans it)`,
+      ),
+    ),
     events.on('job:progress', (p) => {
       last = p;
       draw();

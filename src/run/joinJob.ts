@@ -30,13 +30,18 @@ export async function joinJob<Input, Report, Result, Resource>(
 async function waitForJob(
   store: Store,
   name: string,
-  options: { stop?: AbortSignal; waitPollMs?: number; acceptFinished?: boolean },
+  options: Pick<JoinOptions, 'stop' | 'waitPollMs' | 'acceptFinished' | 'events'>,
 ): Promise<boolean> {
   const every = options.waitPollMs ?? 1000;
+  let said: boolean | undefined;
   for (;;) {
     if (options.stop?.aborted) return false;
     const row = await store.findJob(name);
     if (row && (row.status === 'running' || options.acceptFinished)) return true;
+    // Say once why the worker sits idle, and again only if the reason changes.
+    const finished = row !== undefined;
+    if (said !== finished) options.events?.emit('job:waiting', { job: name, finished });
+    said = finished;
     try {
       await sleep(every, undefined, { signal: options.stop });
     } catch {

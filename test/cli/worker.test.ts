@@ -135,6 +135,27 @@ test('a long-lived worker finishes a job, waits, and joins its next run', async 
   const [runs] =
     await db.sql`select count(*)::int as n from trace where seq = 0 and pid = ${worker.pid as number}`;
   expect(runs?.n).toBe(2);
+  expect(result.stderr).toContain(
+    'Job again is finished; waiting for a rerun to plan it again (`sluice run --rerun`)',
+  );
+});
+
+test('a worker whose job is not planned yet says what it waits for', async () => {
+  const env = { DATABASE_URL: db.url, JOB_NAME: 'not-yet' };
+  const worker = spawnSluice(['worker', job], env);
+  let stderr = '';
+  worker.stderr?.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const output = finished(worker);
+  await waitFor(async () => stderr.includes('Waiting for job not-yet to be planned'));
+  // A few more polls (one a second) go by.
+  await new Promise((r) => setTimeout(r, 2500));
+  worker.kill('SIGTERM');
+  const result = await output;
+  expect(result.code, result.stderr).toBe(130);
+  // Once, not once a poll.
+  expect(stderr.split('Waiting for job').length - 1).toBe(1);
 });
 
 test('worker --all joins a running job by the module `sluice run` recorded', async () => {
