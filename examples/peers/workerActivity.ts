@@ -4,10 +4,13 @@ export interface WorkerStats {
   maxInFlight: number;
   /** Smallest gap between the arrivals of two consecutive requests; Infinity (JSON null) if < 2. */
   minGapMs: number;
+  /** From its first arrival to its last: a pace that one late arrival cannot skew. */
+  spanMs: number;
 }
 
 interface LiveWorker extends WorkerStats {
   inFlight: number;
+  firstAt: number;
   lastAt: number;
 }
 
@@ -32,11 +35,15 @@ export class WorkerActivity {
   arrive(name: string, at: number): Arrival {
     let worker = this.workers.get(name);
     if (!worker) {
-      worker = { requests: 0, maxInFlight: 0, minGapMs: Infinity, inFlight: 0, lastAt: -Infinity };
+      worker = {
+        ...{ requests: 0, maxInFlight: 0, minGapMs: Infinity, spanMs: 0 },
+        ...{ inFlight: 0, firstAt: at, lastAt: -Infinity },
+      };
       this.workers.set(name, worker);
     }
     const gapMs = at - worker.lastAt;
     worker.lastAt = at;
+    worker.spanMs = at - worker.firstAt;
     worker.minGapMs = Math.min(worker.minGapMs, gapMs);
     worker.requests += 1;
     worker.inFlight += 1;
@@ -56,8 +63,8 @@ export class WorkerActivity {
 
   stats() {
     const workers = Object.fromEntries(
-      [...this.workers].map(([name, { requests, maxInFlight, minGapMs }]) => {
-        return [name, { requests, maxInFlight, minGapMs } satisfies WorkerStats];
+      [...this.workers].map(([name, { requests, maxInFlight, minGapMs, spanMs }]) => {
+        return [name, { requests, maxInFlight, minGapMs, spanMs } satisfies WorkerStats];
       }),
     );
     const all = Object.values(workers);

@@ -76,10 +76,13 @@ test('scrape-titles: per-worker pacing, a worker cap, and a failure per bad URL'
     const stats = site.stats();
     expect(stats.maxInFlight).toBeLessThanOrEqual(3);
     expect(stats.rejected429).toBe(0);
-    // The site sees arrivals, which carry both event loops' jitter on top of the client's 150 ms
-    // (one CI run saw 144.6 ms). Without pacing a worker's gaps would be a few ms.
-    for (const worker of Object.values(stats.workers))
-      expect(worker.minGapMs).toBeGreaterThanOrEqual(135);
+    // The site sees arrivals, which carry both event loops' delays: one late arrival followed by
+    // one on time makes a short gap (loaded runs saw 124.7 ms of 150). So the pace is checked
+    // over each worker's whole span, and each gap only loosely; without pacing gaps are a few ms.
+    for (const worker of Object.values(stats.workers)) {
+      expect(worker.spanMs).toBeGreaterThanOrEqual((worker.requests - 1) * 150 - 100);
+      if (worker.requests > 1) expect(worker.minGapMs).toBeGreaterThanOrEqual(75);
+    }
     const lines = await jsonLines(out);
     expect(lines).toHaveLength(60);
     const titles = lines.filter((line) => line.ok).map((line) => line.value.title);

@@ -117,6 +117,9 @@ describe('site peer', () => {
     // Each gap holds a whole round trip plus the 150 ms sleep; timers may fire a little early.
     expect(stats.workers.a?.minGapMs).toBeGreaterThanOrEqual(145);
     expect(stats.workers.b?.minGapMs).toBeGreaterThanOrEqual(145);
+    // The span runs from the first arrival to the last: three gaps.
+    expect(stats.workers.a?.spanMs).toBeGreaterThanOrEqual(3 * 145);
+    expect(stats.workers.a?.spanMs).toBeGreaterThanOrEqual(3 * (stats.workers.a?.minGapMs ?? 0));
     expect(stats.workers.greedy?.maxInFlight).toBe(2);
     expect(stats.maxInFlightPerWorker).toBe(2);
     expect(stats.minGapMs).toBe(stats.workers.greedy?.minGapMs);
