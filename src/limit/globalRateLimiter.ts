@@ -24,6 +24,7 @@ export interface GlobalRateLimiterOptions {
   now?: () => number;
   /** As in createRateLimiter: told of every release of this process. */
   onRelease?: (atMs: number, cost: number) => void;
+  onDrop?: (units: number) => void;
 }
 
 /**
@@ -46,5 +47,6 @@ export function createGlobalRateLimiter(sql: Sql, options: GlobalRateLimiterOpti
     pause: storePause(sql, options.jobId, name, now),
     maxLateMs: lateMs,
     onRelease: options.onRelease,
+    onDrop: options.onDrop,
   });
 }

@@ -21,15 +21,22 @@ export class HeldSlots {
   /**
    * Drops slots more than `lateMs` overdue. After a stall (a blocked event loop, a pause) the
    * limiter resumes at the rate instead of bursting to catch up; with a shared schedule this also
-   * bounds how late any slot is released, which the global margin relies on.
+   * bounds how late any slot is released, which the global margin relies on. Returns the units
+   * dropped.
    */
-  dropOverdue(t: number, lateMs: number): void {
+  dropOverdue(t: number, lateMs: number): number {
     const cutoff = t - lateMs;
+    let dropped = 0;
     for (const block of this.#blocks) {
-      if (block.next >= cutoff) return;
-      const overdue = Math.ceil((cutoff - block.next) / block.intervalMs - epsilon);
-      this.take(Math.min(block.units, overdue));
+      if (block.next >= cutoff) break;
+      const overdue = Math.min(
+        block.units,
+        Math.ceil((cutoff - block.next) / block.intervalMs - epsilon),
+      );
+      this.take(overdue);
+      dropped += overdue;
     }
+    return dropped;
   }
 
   /**

@@ -17,6 +17,8 @@ export interface RateLimiterDeps {
   maxLateMs?: number;
   /** Told of every release, with this limiter's clock: for metrics, and for tests of the cap. */
   onRelease?: (atMs: number, cost: number) => void;
+  /** Told of slots dropped for being overdue: what a starved process could not use. */
+  onDrop?: (units: number) => void;
 }
 
 // A reservation covers about 50 ms of the rate: ~20 reservations/s at any rate, so a shared
@@ -112,7 +114,8 @@ export function createRateLimiter(
         wake(pausedUntil);
         return;
       }
-      held.dropOverdue(t, maxLateMs);
+      const dropped = held.dropOverdue(t, maxLateMs);
+      if (dropped > 0) deps.onDrop?.(dropped);
       if (debt > 0) {
         const paid = Math.min(debt, held.units);
         held.take(paid);

