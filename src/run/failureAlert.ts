@@ -29,15 +29,15 @@ const tickMs = 500;
  * wins, so `onAlert` and the action run once per trip; pause and abort then reach every process
  * through the job's status. Returns a function that stops watching.
  */
-export function watchFailureAlert(o: FailureAlertOptions): () => Promise<void> {
+export async function watchFailureAlert(o: FailureAlertOptions): Promise<() => Promise<void>> {
   const alert = o.job.alert;
   if (!alert) return async () => {};
   let finished = false;
-  let processedAtStart: number | undefined;
+  // Read before any task of this run finishes, so the rate in the metrics is this run's.
+  const processedAtStart = (await o.store.alertCounts(o.jobId)).processed;
 
   const evaluate = async () => {
     const counts = await o.store.alertCounts(o.jobId);
-    processedAtStart ??= counts.processed;
     if (counts.tripped) {
       finished = true;
       return;

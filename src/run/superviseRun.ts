@@ -33,7 +33,7 @@ export async function superviseRun(o: SuperviseOptions) {
     deadline: o.job.deadline,
     runStartedAt: Date.now() - (performance.now() - o.started),
   });
-  const stopAlert = watchFailureAlert({ ...o, control });
+  const stopAlert = await watchFailureAlert({ ...o, control });
   return {
     stop: control.stop,
     abort: control.abort,

@@ -67,6 +67,9 @@ test('pause: the job pauses with its reason in sluice status and exit 4; after a
     ...failing,
     JOB_NAME: 'alert-paused',
     ACTION: 'pause',
+    // 100 chunks: each run trips the alert with dozens still pending, whatever the machine's
+    // speed (with 20, a loaded resumed run once had none left when it tripped).
+    ITEMS: '1000',
     SLEEP_MS: '100',
     ALERT_FILE: alertFile,
   };
@@ -103,7 +106,7 @@ test('pause: the job pauses with its reason in sluice status and exit 4; after a
   expect((await runSluice(['resume', 'alert-paused', '--database-url', db.url])).code).toBe(0);
   const rest = await run({ ...env, FAIL_EVERY: '0', SLEEP_MS: '0' });
   expect(rest.code, rest.stderr).toBe(3); // the items that failed before stay failed
-  expect(await tasks('alert-paused')).toEqual({ done: 20 });
+  expect(await tasks('alert-paused')).toEqual({ done: 100 });
   expect(await alerts(alertFile)).toHaveLength(2);
 });
 

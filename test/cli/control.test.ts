@@ -246,9 +246,9 @@ test('deadline: claiming stops, the running chunk is aborted and the job fails; 
     JOB_NAME: 'late',
     CAP: '1',
     ITEMS: '100',
-    // Two chunks of 400 ms finish well before the deadline; the third waits 20 s, so it is surely
+    // Two quick chunks finish well before the deadline; the third waits 20 s, so it is surely
     // running when the deadline passes, however slowly the run started.
-    SLEEP_MS: '400',
+    SLEEP_MS: '0',
     SLOW_FROM: '2',
     SLOW_MS: '20000',
     DEADLINE: '2500',
