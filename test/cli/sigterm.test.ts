@@ -10,11 +10,34 @@ afterAll(() => db.close());
 
 const job = 'test/fixtures/tracedJob.ts';
 
-/** Connections a sluice process still holds, by the pid in their application_name. */
+/** Connections a sluice process holds on this file's database, by the pid in application_name. */
 async function connectionsOf(pid: number): Promise<number> {
   const [row] = await db.sql<{ n: number }[]>`
-    select count(*)::int as n from pg_stat_activity where application_name like ${`sluice:%:${pid}`}`;
+    select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and application_name like ${`sluice:%:${pid}`}`;
   return row?.n ?? 0;
+}
+
+/**
+ * Waits until a closed process leaves no connection behind: its server backends exit a moment
+ * after the process does, so one read right after it closes can still see them.
+ */
+async function noConnectionsOf(pid: number): Promise<void> {
+  await waitFor(async () => (await connectionsOf(pid)) === 0, 5000);
+}
+
+/**
+ * Sessions of this file's database still running a pg_sleep (an idle session's `query` is only
+ * its last statement, so only active ones count), once the cancelled ones have wound down.
+ */
+async function noneSleeping(): Promise<void> {
+  await waitFor(async () => {
+    const [row] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and state = 'active' and query like '%pg_sleep%'
+        and pid <> pg_backend_pid()`;
+    return row?.n === 0;
+  }, 5000);
 }
 
 /** Ranges whose work finished more than once: a restart redid them. */
@@ -52,7 +75,7 @@ test('SIGTERM on a worker lets running tasks finish, exits 130 leaving nothing b
   const [{ n: startedAfter } = { n: 0 }] = await db.sql`select count(*)::int as n from trace`;
   expect(startedAfter).toBe(startedBefore);
   expect(await db.runningTasks('terminated')).toBe(0);
-  expect(await connectionsOf(worker.pid as number)).toBe(0);
+  await noConnectionsOf(worker.pid as number);
 
   const restarted = await runSluice(['worker', job, '--exit-when-done', '--json'], {
     ...env,
@@ -92,10 +115,9 @@ test('past --grace, SIGTERM aborts running tasks, cancels their queries and rele
     from sluice.tasks t join sluice.jobs j on j.id = t.job_id where j.name = 'graceful'`;
   // Every task is pending again, and the aborted tries do not count against their attempts.
   expect(statuses).toEqual({ notPending: 0, attempts: 0 });
-  const [sleeping] = await db.sql`
-    select count(*)::int as n from pg_stat_activity where query like '%pg_sleep%' and pid <> pg_backend_pid()`;
-  expect(sleeping?.n).toBe(0);
-  expect(await connectionsOf(coordinator.pid as number)).toBe(0);
+  // Cancelled, not left sleeping: one that was not would sleep on for 30 s, far past the wait.
+  await noneSleeping();
+  await noConnectionsOf(coordinator.pid as number);
 
   // The aborted ranges never finished, so a restart runs them; nothing that finished runs again.
   const restarted = await runSluice(['worker', job, '--once'], { ...env, SLEEP_MS: '0' });
