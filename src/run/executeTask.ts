@@ -50,7 +50,8 @@ export async function executeTask(
   const { room, unmarked } = executor
     ? await reserveWorker(store, claim, executor, [r.stop, r.abort])
     : { room: undefined, unmarked: Promise.resolve() };
-  if (executor && !room) {
+  // Stopped (Ctrl-C, a pause) while this claim was on its way: it goes back untouched too.
+  if ((executor && !room) || (!executor && r.stop.aborted)) {
     await unmarked;
     await store.release(claim);
     events.emit('task:released', { seq: task.seq });
