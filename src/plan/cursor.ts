@@ -93,7 +93,7 @@ export function cursor<R = Record<string, unknown>>(options: CursorOptions): Sou
       return (await readChunkRows(sql, read, chunk)) as R[];
     },
     plan({ sql }: PlanContext): AsyncGenerator<PlannedTask> {
-      return blameWhere(describe, where, planChunks(sql));
+      return where ? blameWhere(describe, planChunks(sql)) : planChunks(sql);
     },
   };
 }

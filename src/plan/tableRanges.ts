@@ -64,7 +64,7 @@ export function tableRanges(options: TableRangesOptions): Source<TableRange> {
     taskNoun: 'ranges',
     input: parseRange,
     plan({ sql }: PlanContext): AsyncGenerator<PlannedTask> {
-      return blameWhere(describe, where, planTable(sql));
+      return where ? blameWhere(describe, planTable(sql)) : planTable(sql);
     },
   };
 }

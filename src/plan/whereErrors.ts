@@ -7,23 +7,15 @@ import { InputError } from '../errors.ts';
 const fragmentFault = /^(42|22)[0-9A-Z]{3}$/;
 
 /**
- * Passes a plan through, turning an error the job's `where` caused into one InputError line. The
- * planner's other queries are fixed, and the table and key are checked before the walk, so such an
- * error is the fragment's.
+ * Passes a plan that has a `where` through, turning an error the fragment caused into one
+ * InputError line. The planner's other queries are fixed, and the table and key are checked
+ * before the walk, so such an error is the fragment's.
  */
-export async function* blameWhere<T>(
-  describe: string,
-  where: unknown,
-  plan: AsyncIterable<T>,
-): AsyncGenerator<T> {
+export async function* blameWhere<T>(describe: string, plan: AsyncIterable<T>): AsyncGenerator<T> {
   try {
     yield* plan;
   } catch (error) {
-    if (
-      where !== undefined &&
-      error instanceof postgres.PostgresError &&
-      fragmentFault.test(error.code)
-    ) {
+    if (error instanceof postgres.PostgresError && fragmentFault.test(error.code)) {
       throw new InputError(`The \`where\` of ${describe} failed: ${error.message}`);
     }
     throw error;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { finished, runSluice, spawnSluice, waitFor } from '../support/cli.ts';
+import { noneRunning } from '../support/db.ts';
 import { tracedDatabase } from '../support/traced.ts';
 
 let db: Awaited<ReturnType<typeof tracedDatabase>>;
@@ -79,15 +80,6 @@ test('a second Ctrl-C aborts running ranges and releases their claims', async ()
   const [attempts] = await db.sql`
     select max(t.attempts)::int as n from sluice.tasks t join sluice.jobs j on j.id = t.job_id where j.name = 'aborted'`;
   expect(attempts?.n).toBe(0);
-  // Its queries were cancelled on the server too, not left sleeping. Only this file's database
-  // and only sessions still running a statement count (an idle session's `query` is its last
-  // one); a backend may outlive the closed child a moment, so this waits for it, well short of
-  // the 20 s a query left sleeping would take.
-  await waitFor(async () => {
-    const [sleeping] = await db.sql<{ n: number }[]>`
-      select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and state = 'active' and query like '%pg_sleep%'
-        and pid <> pg_backend_pid()`;
-    return sleeping?.n === 0;
-  }, 5000);
+  // Its queries were cancelled on the server too, not left sleeping (one would sleep 20 s).
+  await noneRunning(db.sql, '%pg_sleep%');
 });

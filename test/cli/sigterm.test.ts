@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { finished, runSluice, spawnSluice, waitFor } from '../support/cli.ts';
+import { noneRunning } from '../support/db.ts';
 import { tracedDatabase } from '../support/traced.ts';
 
 let db: Awaited<ReturnType<typeof tracedDatabase>>;
@@ -24,20 +25,6 @@ async function connectionsOf(pid: number): Promise<number> {
  */
 async function noConnectionsOf(pid: number): Promise<void> {
   await waitFor(async () => (await connectionsOf(pid)) === 0, 5000);
-}
-
-/**
- * Sessions of this file's database still running a pg_sleep (an idle session's `query` is only
- * its last statement, so only active ones count), once the cancelled ones have wound down.
- */
-async function noneSleeping(): Promise<void> {
-  await waitFor(async () => {
-    const [row] = await db.sql<{ n: number }[]>`
-      select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and state = 'active' and query like '%pg_sleep%'
-        and pid <> pg_backend_pid()`;
-    return row?.n === 0;
-  }, 5000);
 }
 
 /** Ranges whose work finished more than once: a restart redid them. */
@@ -116,7 +103,7 @@ test('past --grace, SIGTERM aborts running tasks, cancels their queries and rele
   // Every task is pending again, and the aborted tries do not count against their attempts.
   expect(statuses).toEqual({ notPending: 0, attempts: 0 });
   // Cancelled, not left sleeping: one that was not would sleep on for 30 s, far past the wait.
-  await noneSleeping();
+  await noneRunning(db.sql, '%pg_sleep%');
   await noConnectionsOf(coordinator.pid as number);
 
   // The aborted ranges never finished, so a restart runs them; nothing that finished runs again.

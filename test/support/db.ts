@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { waitFor } from './cli.ts';
 
 /** The server every test uses: TEST_DATABASE_URL or the embedded one started for this run. */
 export function serverUrl(): string {
@@ -71,4 +72,19 @@ export async function busySessions(sql: postgres.Sql): Promise<number> {
     select count(*)::int as n from pg_stat_activity
     where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle'`;
   return busy?.n ?? 0;
+}
+
+/**
+ * Waits until no session of this database is still running a statement like `queryLike` (say a
+ * cancelled `pg_sleep`). Only active sessions count: an idle session's `query` is its last one.
+ * A closed child's backends may outlive it a moment, hence the wait.
+ */
+export async function noneRunning(sql: postgres.Sql, queryLike: string): Promise<void> {
+  await waitFor(async () => {
+    const [row] = await sql<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and state = 'active' and query like ${queryLike}
+        and pid <> pg_backend_pid()`;
+    return row?.n === 0;
+  }, 5000);
 }
