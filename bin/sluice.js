@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// Job modules are TypeScript; tsx compiles them on import, so users need no build step.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli/main.ts');
+// The CLI is the built JavaScript in dist/; `npm run build` (run by `npm ci` and `npm pack`) makes it.
+import '../dist/cli/main.js';

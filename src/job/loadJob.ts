@@ -21,6 +21,7 @@ export async function loadJob(path: string): Promise<Job> {
   let module: { default?: unknown };
   try {
     const bundled = preloaded.get(file);
+    if (!bundled) await compileTypeScriptOnImport();
     module = await (bundled ? bundled() : import(pathToFileURL(file).href));
   } catch (error) {
     if (error instanceof SluiceError) throw error;
@@ -36,13 +37,41 @@ export async function loadJob(path: string): Promise<Job> {
     failure.stack = thrown.stack ?? failure.stack;
     throw failure;
   }
-  if (!isJob(module.default)) {
+  const job = defaultExport(module);
+  if (!isJob(job)) {
     throw new InputError(
-      `Expected \`${path}\` to default-export defineJob({...}), got ${describeValue(module.default)}`,
+      `Expected \`${path}\` to default-export defineJob({...}), got ${describeValue(job)}`,
     );
   }
   // Thread and process workers import the job again, by this path.
-  return { ...module.default, modulePath: file };
+  return { ...job, modulePath: file };
+}
+
+/**
+ * A CommonJS module (a `.cts` or `.cjs` job, or a `.ts` one in a project without `"type"`) comes
+ * to `import()` as `{ default: module.exports }`, and its own `export default` is one level down.
+ */
+function defaultExport(module: { default?: unknown }): unknown {
+  const exported = module.default;
+  if (isJob(exported)) return exported;
+  const nested = (exported as { default?: unknown } | null | undefined)?.default;
+  return isJob(nested) ? nested : exported;
+}
+
+let compiling: Promise<void> | undefined;
+
+/**
+ * Job modules need no build step: tsx compiles TypeScript as it is imported, through ESM hooks
+ * for `import` and CommonJS hooks for `require` (a `.ts` job in a project without `"type"` is
+ * CommonJS). Registered on first use, so the library itself never needs tsx.
+ */
+function compileTypeScriptOnImport(): Promise<void> {
+  compiling ??= (async () => {
+    const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+    esm.register();
+    cjs.register();
+  })();
+  return compiling;
 }
 
 /** True when `path` names a file: what a job module argument must be. */

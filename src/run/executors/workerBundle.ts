@@ -16,11 +16,13 @@ export interface WorkerBoot {
 }
 
 const source = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
-const sluiceIndex = source('../../index.ts');
+// `.ts` in the repository's source, `.js` in the built package.
+const ext = extname(fileURLToPath(import.meta.url));
+const sluiceIndex = source(`../../index${ext}`);
 // sluice's own imports of computed paths take absolute URLs (loadJob), which work from anywhere.
 const sluiceSource = dirname(sluiceIndex) + sep;
-const loadJobFile = source('../../job/loadJob.ts');
-const workerEntry = source('./workerEntry.ts');
+const loadJobFile = source(`../../job/loadJob${ext}`);
+const workerEntry = source(`./workerEntry${ext}`);
 const bundleBoot = source('./bundleBoot.mjs');
 // The fallback: tsx compiles every file as the worker imports it.
 const tsxBoot: WorkerBoot = { file: source('./boot.mjs'), args: [], dispose: async () => {} };
