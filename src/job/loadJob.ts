@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeValue, InputError, SluiceError, toError } from '../errors.ts';
@@ -43,8 +44,8 @@ export async function loadJob(path: string): Promise<Job> {
       `Expected \`${path}\` to default-export defineJob({...}), got ${describeValue(job)}`,
     );
   }
-  // Thread and process workers import the job again, by this path.
-  return { ...job, modulePath: file };
+  // Thread and process workers import the job again, by this path, and check the digest.
+  return { ...job, modulePath: file, moduleDigest: await digestOf(file) };
 }
 
 /**
@@ -72,6 +73,13 @@ function compileTypeScriptOnImport(): Promise<void> {
     cjs.register();
   })();
   return compiling;
+}
+
+/** A digest of a job module's text: what the coordinator loaded, for its workers to compare. */
+export async function digestOf(file: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 /** True when `path` names a file: what a job module argument must be. */

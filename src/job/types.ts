@@ -257,6 +257,8 @@ export interface Job<Input = unknown, Report = unknown, Result = unknown, Resour
   readonly funcCpu: number;
   /** The file the job was loaded from; thread and process workers import it again. */
   readonly modulePath?: string;
+  /** A digest of that file's text, so a worker can tell it loaded the same job. */
+  readonly moduleDigest?: string;
   readonly prepare?: (ctx: PlanContext) => Promise<void> | void;
   readonly initial: () => Result;
   readonly reduce?: (acc: Result, report: Report, index: number) => Result;

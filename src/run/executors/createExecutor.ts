@@ -37,6 +37,11 @@ export function createExecutor(job: Job, sourceUrl: string): Executor | undefine
     init: {
       type: 'init',
       modulePath,
+      expected: {
+        name: job.name,
+        fingerprint: job.source.fingerprint,
+        moduleDigest: job.moduleDigest,
+      },
       sourceUrl,
       slots: perWorker,
       rateLimit: job.rateLimit ? rateLimit : undefined,

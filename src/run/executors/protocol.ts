@@ -10,9 +10,18 @@ import type { PacingOptions, RateLimitOptions } from '../../limit/types.ts';
 import type { GraphPlace } from '../taskGraph.ts';
 
 /** What a worker needs to load the job and reach the source database. */
+/** What tells one job module from another: its name, its plan's fingerprint, its file's text. */
+export interface LoadedJobIdentity {
+  name: string;
+  fingerprint: string;
+  moduleDigest?: string;
+}
+
 export interface InitMessage {
   type: 'init';
   modulePath: string;
+  /** The job the coordinator loaded from that path; a worker that finds another refuses to run. */
+  expected: LoadedJobIdentity;
   sourceUrl: string;
   /** Tasks this worker runs at once, each on its own source connection. */
   slots: number;

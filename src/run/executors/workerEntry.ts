@@ -25,6 +25,7 @@ import {
   type ToWorker,
   toWire,
 } from './protocol.ts';
+import { refuseAnotherJob } from './sameJob.ts';
 
 interface Loaded {
   init: InitMessage;
@@ -81,6 +82,7 @@ function onMessage(message: ToWorker): void {
 
 async function load(init: InitMessage): Promise<Loaded> {
   const module = await loadJob(init.modulePath);
+  refuseAnotherJob(init.modulePath, init.expected, module);
   // Command-line overrides reach the worker with the init; the cost function stays the module's.
   const rateLimit =
     init.rateLimit && 'perMinute' in init.rateLimit
