@@ -1,7 +1,9 @@
-// Seed 001, "Chunk IDs for an API backfill": enrich 100,000 user ids from a file against an API
+// An API backfill in chunks of ids: enrich 100,000 user ids from a file against an API
 // whose quota is lower than the rate the workers could reach. Each worker keeps one HTTP client
 // for its chunks of 1,000 ids; the rate limit holds across every process of the job; a 429
-// pauses them all for its Retry-After. Every id gets an outcome in the JSONL manifest.
+// pauses them all for its Retry-After. Every id gets an outcome in the JSONL manifest; the demo
+// API has no user for every 997th id, so 100 ids fail (404) and the run ends with exit 3 on
+// purpose.
 //
 //   npx sluice run examples/api-enrichment.ts --out profiles.jsonl
 //   API_URL=http://127.0.0.1:8787 API_TOKEN=... npx sluice run examples/api-enrichment.ts
@@ -13,7 +15,7 @@ import { startApiPeer } from './peers/api.ts';
 
 const idsFile = process.env.USER_IDS_FILE ?? '.sluice/demo/user_ids.txt';
 const users = Number(process.env.USERS ?? 100_000);
-// The API allows 2,000 requests a second; start below it, as the seed advises.
+// The API allows 2,000 requests a second; start below it, so arrivals that bunch stay under it.
 const quota = Number(process.env.API_QUOTA ?? 2000);
 let apiUrl = process.env.API_URL;
 

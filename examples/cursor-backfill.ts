@@ -1,4 +1,4 @@
-// Seed 003: a backfill that pages through a table by a compound keyset cursor, `where
+// A backfill that pages through a table by a compound keyset cursor, `where
 // (updated_at, id) > (...) order by updated_at, id limit 2000`, never OFFSET, and writes its
 // results with idempotent upserts. Each chunk is a task, so a crash resumes after the last
 // finished chunk, and a chunk replayed after a crash writes the same rows again.

@@ -1,4 +1,4 @@
-// Seed 003's retry + DLQ overlay: a price import where a few records are poisoned. Each record is
+// Retries and dead letters: a price import where a few records are poisoned. Each record is
 // retried with backoff when that can help; records that cannot be parsed go straight to the
 // dead-letter table after one try, and the batch goes on.
 //

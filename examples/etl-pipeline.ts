@@ -1,4 +1,4 @@
-// Seed 003, "Pipeline (multi-stage): ETL with distinct transform steps". Extract reads a range of
+// A multi-stage pipeline: ETL with distinct transform steps. Extract reads a range of
 // orders, transform turns them into facts (cents, a normalised status, cancelled orders dropped),
 // load upserts the facts. Each stage is its own durable task: a range's transform starts as soon
 // as its extract lands, and a crash resumes every stage where it was.

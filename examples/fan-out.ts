@@ -1,4 +1,4 @@
-// Seed 003, "Fan-Out/Fan-In: heterogeneous tasks". Each album is a parent task that fans out one
+// Fan-out/fan-in over tasks of different kinds. Each album is a parent task that fans out one
 // `resize` child per photo and one `caption` child for the album; the album's fan-in runs once,
 // when all its children are done (even across crashes), and writes the album's summary.
 //

@@ -1,4 +1,4 @@
-// Seed 001, "Model providers and token limits": send prompts to a provider that limits tokens per
+// A model provider's token limit: send prompts to a provider that limits tokens per
 // minute. The cost function estimates each prompt's tokens before the call (prompt + the most the
 // answer may take); the real usage settles the estimate after it. The job stays under the budget,
 // so in steady state the provider never answers 429.

@@ -1,4 +1,4 @@
-// Seed 001, "Keep one database connection per worker": load gzipped JSONL files into PostgreSQL
+// One database connection per worker: load gzipped JSONL files into PostgreSQL
 // with batched, idempotent inserts. The database's connection budget is the limit, so
 // maxParallelism is the number of connections the job may hold, and running the job twice adds
 // nothing.

@@ -1,4 +1,4 @@
-// Seed 003, "Micro-Batching: near-real-time with batch semantics". A live feed of sensor
+// Micro-batching: near-real-time work with batch semantics. A live feed of sensor
 // readings (one every millisecond or so) is cut into batches that close at 100 readings or
 // 200 ms after their first, whichever comes first; each batch is one durable task, written with
 // one idempotent upsert. The feed restarts after the last stored position, so a crash neither

@@ -1,4 +1,4 @@
-// Seed 000: split an indexed table into id ranges, run one bounded aggregate per range with a
+// A report over a large table: split it into id ranges, run one bounded aggregate per range with a
 // cap on live database connections, and reduce the small per-range reports on the client.
 //
 //   npx sluice run examples/orders-report.ts            (embedded PostgreSQL, demo data)

@@ -1,6 +1,7 @@
-// Seed 001, "Be polite to websites": crawl a site's pages for their titles. Each worker keeps one
-// HTTP client, waits 0.5-1 s between its pages, and at most 4 workers crawl at once. A 503 waits
-// out its Retry-After and tries again; a 404 fails at once. Every URL gets an outcome.
+// A polite crawl: fetch a site's pages for their titles. Each worker keeps one HTTP client,
+// waits 0.5-1 s between its pages, and at most 4 workers crawl at once. A 503 waits out its
+// Retry-After and tries again; a 404 fails at once. Every URL gets an outcome; the demo site
+// misses 4 of its 200 pages, so the run ends with exit 3 on purpose.
 //
 //   npx sluice run examples/scrape-titles.ts --out titles.jsonl
 //   SITE_URL=http://127.0.0.1:8788 npx sluice run examples/scrape-titles.ts

@@ -1,4 +1,4 @@
-// Seed 003, "sequential with per-item checkpoint": apply ledger entries strictly in id order.
+// Sequential, with a checkpoint per entry: apply ledger entries strictly in id order.
 // A withdrawal that would take an account below zero is refused, so the order decides the
 // balances. At a cap of 1 sluice claims the chunks in plan order, waits for a chunk in retry
 // backoff rather than skipping it, and checkpoints after every entry: a killed run resumes at the

@@ -1,4 +1,4 @@
-// Seed 003, MapReduce: count the words of a table of documents. Each range is a map that
+// MapReduce: count the words of a table of documents. Each range is a map that
 // returns its counts as a Map of word → count; sluice stores them as the range's report, and
 // `combine` adds the counts of a word. The result folds the stored partials in plan order, so it
 // is the same whatever order the ranges finished in, and a resumed run never maps a finished

@@ -8,7 +8,7 @@ export interface HttpResponse {
 
 /**
  * A keep-alive HTTP client over one connection: a worker opens one in `setup` and sends every
- * request of its chunks through it, as the seed's `with httpx.Client(...)` does.
+ * request of its chunks through it, so they reuse one connection instead of opening one each.
  */
 export class HttpClient {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });

@@ -1,6 +1,7 @@
 /**
  * A 32-bit hash (FNV-1a, then a murmur3 finaliser to spread nearby inputs) so that profiles,
- * completions and page links are the same on every run and every machine, with no seed to share.
+ * completions and page links are the same on every run and every machine, with no random state
+ * to share.
  */
 export function stableHash(value: string | number): number {
   const text = String(value);
