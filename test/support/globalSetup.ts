@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,8 @@ import { startEmbedded } from '../../src/store/embedded.ts';
  * fresh embedded one that lives for the whole run.
  */
 export default async function setup(project: TestProject) {
+  // Tests run the CLI as users do, from the built dist/: build it from the source under test.
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
   const given = process.env.TEST_DATABASE_URL;
   if (given) {
     project.provide('databaseUrl', given);
