@@ -35,7 +35,7 @@ export interface AdaptiveCapDeps {
 const errorSlack = 0.05;
 
 /**
- * AIMD concurrency, as the seed advises: start below the limit, raise the cap by 1 after each
+ * AIMD concurrency: start below the external system's limit, raise the cap by 1 after each
  * window of clean results whose latency stays flat, halve it (never below 1) on a 429/503, a
  * timeout or rising latency. Pure logic: the caller feeds it results and applies `current()`.
  */

@@ -4,7 +4,7 @@ import type { Pacer } from '../limit/pacing.ts';
 
 /**
  * One local worker. It opens its source connection and runs the job's `setup` before its first
- * task, and keeps both for every task after, as the seed's "one client per worker" asks.
+ * task, and keeps both for every task after: one client per worker, not one per item or task.
  */
 export class WorkerSlot {
   busy = false;
