@@ -1,12 +1,19 @@
 import { expected } from '../errors.ts';
-import { validateAlert } from '../observe/alert.ts';
+import { type AlertOptions, validateAlert } from '../observe/alert.ts';
+import { optionNames, refuseUnknownOptions } from '../optionNames.ts';
 import type { Job } from './types.ts';
 
 type ControlOptions = Pick<Job, 'alert' | 'onAlert' | 'timeout' | 'deadline'>;
 
-/** Checks the options that stop a job or a task: `alert`, `onAlert`, `timeout` and `deadline`. */
+const alertNames = optionNames<AlertOptions>({ failureRate: true, minItems: true, action: true });
+
+/**
+ * Checks the options that stop a job or a task: `alert`, `onAlert`, `timeout` and `deadline`.
+ * `where` names the call they were given to, for an unknown option.
+ */
 export function validateControl(
   options: Partial<Record<keyof ControlOptions, unknown>>,
+  where: string,
 ): ControlOptions {
   const { onAlert, timeout, deadline } = options;
   if (onAlert !== undefined && typeof onAlert !== 'function')
@@ -17,6 +24,8 @@ export function validateControl(
   const isMs = Number.isSafeInteger(deadline) && (deadline as number) >= 1;
   if (deadline !== undefined && !isDate && !isMs)
     throw expected('deadline', 'a whole number of milliseconds >= 1, or a valid Date', deadline);
+  if (typeof options.alert === 'object' && options.alert !== null)
+    refuseUnknownOptions(options.alert, alertNames, { where, path: 'alert.' });
   const alert = validateAlert(options.alert);
   if (onAlert !== undefined && !alert)
     throw expected('alert', 'given with `onAlert`, e.g. { failureRate: 0.05 }', options.alert);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { expected, InputError, wholeNumber } from '../errors.ts';
 import { checkParallelism, validateLimits } from '../limit/validate.ts';
+import { optionNames, refuseUnknownOptions } from '../optionNames.ts';
 import { validateExecutor } from '../run/executors/options.ts';
 import { toJsonText } from '../store/json.ts';
 import { validateControl } from './controlOptions.ts';
@@ -21,11 +22,48 @@ export const jobDefaults = {
 
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
+/** Where job options are named in messages. */
+const jobPlace = 'defineJob({...})';
+
+const jobOptionNames = optionNames<JobOptions<unknown, unknown, unknown, unknown>>({
+  name: true,
+  source: true,
+  run: true,
+  each: true,
+  stages: true,
+  fanOut: true,
+  handlers: true,
+  fanIn: true,
+  rateLimit: true,
+  pacing: true,
+  setup: true,
+  teardown: true,
+  maxParallelism: true,
+  retry: true,
+  itemKey: true,
+  alert: true,
+  onAlert: true,
+  timeout: true,
+  deadline: true,
+  executor: true,
+  funcRamMb: true,
+  funcCpu: true,
+  prepare: true,
+  initial: true,
+  reduce: true,
+  combine: true,
+});
+
+/** What p-limit, p-map and BullMQ call the cap. */
+const capAliases = { concurrency: 'maxParallelism' };
+
 /** Validates a job definition and fills in its defaults. Throws InputError naming the bad field. */
 export function defineJob<Input, Report, Result = undefined, Resource = undefined>(
   options: JobOptions<Input, Report, Result, Resource>,
 ): Job<Input, Report, Result, Resource> {
   if (typeof options !== 'object' || options === null) throw expected('job', 'an object', options);
+  // First: a misspelt option explains the errors that would follow from its absence.
+  refuseUnknownOptions(options, jobOptionNames, { where: jobPlace, aliases: capAliases });
   if (typeof options.name !== 'string' || !namePattern.test(options.name)) {
     throw expected(
       'name',
@@ -71,8 +109,8 @@ export function defineJob<Input, Report, Result = undefined, Resource = undefine
       throw expected(hook, 'a function', options[hook]);
   }
   if (options.combine !== undefined) checkCombine(options);
-  validateLimits({ rateLimit: options.rateLimit, pacing: options.pacing });
-  const cap = checkParallelism(options.maxParallelism ?? jobDefaults.maxParallelism);
+  validateLimits({ rateLimit: options.rateLimit, pacing: options.pacing }, jobPlace);
+  const cap = checkParallelism(options.maxParallelism ?? jobDefaults.maxParallelism, jobPlace);
   return {
     kind: 'sluice.job',
     name: options.name,
@@ -85,10 +123,10 @@ export function defineJob<Input, Report, Result = undefined, Resource = undefine
     teardown: options.teardown,
     maxParallelism: cap.max,
     adaptiveStart: cap.start < cap.max ? cap.start : undefined,
-    retry: validateRetry(options.retry, jobDefaults.retry),
+    retry: validateRetry(options.retry, jobDefaults.retry, jobPlace),
     itemKey: itemKeyFunction(options.itemKey as ((item: unknown) => string) | undefined),
-    ...validateControl(options),
-    ...validateExecutor(options),
+    ...validateControl(options, jobPlace),
+    ...validateExecutor(options, jobPlace),
     ...validateTaskGraph(options as TaskGraphOptions),
     prepare: options.prepare,
     initial: options.initial ?? (() => undefined as Result),
@@ -114,14 +152,28 @@ function checkCombine(options: { run?: unknown; initial?: unknown; reduce?: unkn
 const backoffs = ['exponential', 'fixed'] as const;
 const jitters = ['equal', 'full', 'none'] as const;
 
-/** Checks a retry policy and fills in `defaults`; jobs and parallelMap share it. */
+const retryOptionNames = optionNames<RetryOptions>({
+  attempts: true,
+  backoff: true,
+  baseMs: true,
+  maxMs: true,
+  jitter: true,
+  retryIf: true,
+});
+
+/**
+ * Checks a retry policy and fills in `defaults`; jobs and parallelMap share it. `where` names the
+ * call it was given to, for an unknown option.
+ */
 export function validateRetry(
   retry: RetryOptions | undefined,
   defaults: Omit<RetryPolicy, 'retryIf'>,
+  where: string,
 ): RetryPolicy {
   if (retry !== undefined && (typeof retry !== 'object' || retry === null)) {
     throw expected('retry', 'an object', retry);
   }
+  if (retry !== undefined) refuseUnknownOptions(retry, retryOptionNames, { where, path: 'retry.' });
   const merged = { ...defaults, ...retry };
   const checked: RetryPolicy = {
     attempts: wholeNumber('retry.attempts', merged.attempts, 1),

@@ -1,4 +1,5 @@
 import { expected, InputError } from '../errors.ts';
+import { optionNames, refuseUnknownOptions } from '../optionNames.ts';
 import type { Job, TaskContext } from './types.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: a stage's input and output types are the user's.
@@ -33,6 +34,7 @@ export function stage<In, Out>(
 }
 
 const stageName = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+const stageNames = optionNames<Stage>({ name: true, run: true });
 
 /**
  * Builds a pipeline from stages (`stage(name, run)` or `{ name, run }`), in order. Stage names
@@ -48,6 +50,10 @@ export function pipeline<const S extends readonly Stage[]>(
     const candidate = s as Partial<Stage> | null;
     if (typeof candidate !== 'object' || candidate === null)
       throw expected(`stages[${i}]`, 'a stage: stage(name, run) or { name, run }', s);
+    refuseUnknownOptions(candidate, stageNames, {
+      where: 'pipeline([...])',
+      path: `stages[${i}].`,
+    });
     if (typeof candidate.name !== 'string' || !stageName.test(candidate.name))
       throw expected(
         `stages[${i}].name`,

@@ -1,4 +1,5 @@
 import { expected, wholeNumber } from '../errors.ts';
+import { optionNames, refuseUnknownOptions } from '../optionNames.ts';
 import type { PacingOptions, RateLimitOptions } from './types.ts';
 
 /** A concurrency cap: a fixed number, or an adaptive range that starts low and ramps up to `max`. */
@@ -17,21 +18,38 @@ export interface RateBudget {
   periodMs: number;
 }
 
+const rateLimitNames = optionNames<RateLimitOptions>({
+  perSecond: true,
+  perMinute: true,
+  cost: true,
+});
+const pacingNames = optionNames<PacingOptions>({ minIntervalMs: true, jitterMs: true });
+const adaptiveCapNames = optionNames<Exclude<ParallelismOption, number>>({
+  start: true,
+  max: true,
+});
+
+// Limiters check their options again when they are made, from options that defineJob or
+// parallelMap checked first, naming their call; there an unknown option cannot occur any more.
+const checkedAlready = 'the limits';
+
 /**
  * Checks every limit a job declares, before anything runs or is written. Throws one InputError
  * naming the first bad option, e.g. ``Expected `rateLimit.perSecond` to be a number > 0, got `0` (number)``.
+ * `where` names the call the limits were given to, for an unknown option.
  */
-export function validateLimits(limits: LimitOptions): void {
-  if (limits.maxParallelism !== undefined) checkParallelism(limits.maxParallelism);
-  if (limits.rateLimit !== undefined) rateBudget(limits.rateLimit);
-  if (limits.pacing !== undefined) checkPacing(limits.pacing);
+export function validateLimits(limits: LimitOptions, where = checkedAlready): void {
+  if (limits.maxParallelism !== undefined) checkParallelism(limits.maxParallelism, where);
+  if (limits.rateLimit !== undefined) rateBudget(limits.rateLimit, where);
+  if (limits.pacing !== undefined) checkPacing(limits.pacing, where);
 }
 
 /** Validates a rate limit and returns its budget and period. */
-export function rateBudget(options: RateLimitOptions): RateBudget {
+export function rateBudget(options: RateLimitOptions, where = checkedAlready): RateBudget {
   if (typeof options !== 'object' || options === null) {
     throw expected('rateLimit', 'an object such as { perSecond: 10 }', options);
   }
+  refuseUnknownOptions(options, rateLimitNames, { where, path: 'rateLimit.' });
   const { perSecond, perMinute, cost } = options as Record<string, unknown>;
   if (perSecond !== undefined && perMinute !== undefined) {
     throw expected('rateLimit', 'either perSecond or perMinute, not both', options);
@@ -56,10 +74,14 @@ export function rateBudget(options: RateLimitOptions): RateBudget {
 }
 
 /** Validates pacing and fills in the default jitter of 0. */
-export function checkPacing(options: PacingOptions): Required<PacingOptions> {
+export function checkPacing(
+  options: PacingOptions,
+  where = checkedAlready,
+): Required<PacingOptions> {
   if (typeof options !== 'object' || options === null) {
     throw expected('pacing', 'an object such as { minIntervalMs: 500 }', options);
   }
+  refuseUnknownOptions(options, pacingNames, { where, path: 'pacing.' });
   const minIntervalMs = positive('pacing.minIntervalMs', options.minIntervalMs);
   const jitterMs = options.jitterMs ?? 0;
   if (typeof jitterMs !== 'number' || !Number.isFinite(jitterMs) || jitterMs < 0) {
@@ -69,7 +91,10 @@ export function checkPacing(options: PacingOptions): Required<PacingOptions> {
 }
 
 /** Validates a fixed or adaptive cap; returns it as a range (a fixed cap starts at its max). */
-export function checkParallelism(option: ParallelismOption): { start: number; max: number } {
+export function checkParallelism(
+  option: ParallelismOption,
+  where = checkedAlready,
+): { start: number; max: number } {
   if (typeof option === 'number') {
     const cap = wholeNumber('maxParallelism', option, 1);
     return { start: cap, max: cap };
@@ -77,6 +102,7 @@ export function checkParallelism(option: ParallelismOption): { start: number; ma
   if (typeof option !== 'object' || option === null) {
     throw expected('maxParallelism', 'a whole number >= 1 or { start, max }', option);
   }
+  refuseUnknownOptions(option, adaptiveCapNames, { where, path: 'maxParallelism.' });
   const start = wholeNumber('maxParallelism.start', option.start, 1);
   const max = wholeNumber('maxParallelism.max', option.max, 1);
   if (start > max) throw expected('maxParallelism.start', `<= maxParallelism.max (${max})`, start);

@@ -3,6 +3,7 @@ import { jobDefaults, validateRetry } from '../job/defineJob.ts';
 import type { RetryOptions, RetryPolicy } from '../job/types.ts';
 import type { PacingOptions, RateLimitOptions } from '../limit/types.ts';
 import { checkPacing, rateBudget } from '../limit/validate.ts';
+import { optionNames, refuseUnknownOptions } from '../optionNames.ts';
 import type { MapFunction, MapInputs, MapRateLimit, ParallelMapOptions } from './types.ts';
 
 /**
@@ -17,6 +18,19 @@ export const parallelMapDefaults = {
 } satisfies Required<
   Pick<ParallelMapOptions<unknown>, 'maxParallelism' | 'ordered' | 'stopOnError'>
 > & { retry: Omit<RetryPolicy, 'retryIf'> };
+
+const mapPlace = 'parallelMap(fn, inputs, {...})';
+
+const mapOptionNames = optionNames<ParallelMapOptions<unknown>>({
+  maxParallelism: true,
+  buffer: true,
+  ordered: true,
+  stopOnError: true,
+  retry: true,
+  rateLimit: true,
+  pacing: true,
+  signal: true,
+});
 
 /** Validated options with every default filled in. */
 export interface MapSettings<I> {
@@ -47,6 +61,10 @@ export function mapSettings<I, O>(
     throw expected('options', 'an object', options);
   }
   const o = options ?? {};
+  refuseUnknownOptions(o, mapOptionNames, {
+    where: mapPlace,
+    aliases: { concurrency: 'maxParallelism' },
+  });
   const maxParallelism = wholeNumber(
     'maxParallelism',
     o.maxParallelism ?? parallelMapDefaults.maxParallelism,
@@ -66,14 +84,14 @@ export function mapSettings<I, O>(
     window: maxParallelism + buffer,
     ordered: o.ordered ?? parallelMapDefaults.ordered,
     stopOnError: o.stopOnError ?? parallelMapDefaults.stopOnError,
-    retry: validateRetry(o.retry as RetryOptions | undefined, parallelMapDefaults.retry),
+    retry: validateRetry(o.retry as RetryOptions | undefined, parallelMapDefaults.retry, mapPlace),
     rateLimit: o.rateLimit,
     // The limiter's own checks, so a map and a job reject a bad rate or pace with the same words.
     budget:
       o.rateLimit === undefined
         ? Number.POSITIVE_INFINITY
-        : rateBudget(o.rateLimit as RateLimitOptions).budget,
-    pacing: o.pacing === undefined ? undefined : checkPacing(o.pacing),
+        : rateBudget(o.rateLimit as RateLimitOptions, mapPlace).budget,
+    pacing: o.pacing === undefined ? undefined : checkPacing(o.pacing, mapPlace),
     signal: o.signal,
   };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PendingQuery, Row, Sql } from 'postgres';
 import { expected, SluiceError, wholeNumber } from '../errors.ts';
 import type { PlanContext, PlannedTask, Source } from '../job/types.ts';
+import { optionNames, refuseUnknownOptions } from '../optionNames.ts';
 import { type CursorChunk, planCursorChunks } from './cursorBoundaries.ts';
 import { checkCursorTable, readKeyTypes } from './cursorChecks.ts';
 import { readChunkRows } from './cursorRows.ts';
@@ -27,6 +28,14 @@ export interface CursorOptions {
   columns?: readonly string[];
 }
 
+const cursorNames = optionNames<CursorOptions>({
+  table: true,
+  key: true,
+  batchSize: true,
+  where: true,
+  columns: true,
+});
+
 /**
  * Pages through a table by its key, `where (key) > (last) order by key limit batchSize`, as
  * chunks of rows: one task per chunk, planned by walking the index, that stores only the chunk's
@@ -37,6 +46,7 @@ export function cursor<R = Record<string, unknown>>(options: CursorOptions): Sou
   if (typeof options !== 'object' || options === null) {
     throw expected('cursor', 'an options object', options);
   }
+  refuseUnknownOptions(options, cursorNames, { where: 'cursor({...})' });
   const table = parseTableName('table', options.table);
   const key = keyColumns(options.key);
   const batchSize = wholeNumber('batchSize', options.batchSize, 1);

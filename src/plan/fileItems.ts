@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse';
 import { expected, InputError } from '../errors.ts';
+import { optionNames, refuseUnknownOptions } from '../optionNames.ts';
 
 export type FileFormat = 'lines' | 'jsonl' | 'csv';
 
@@ -17,12 +18,23 @@ export interface FileInput {
   gzip?: boolean;
 }
 
+const fileInputNames = optionNames<FileInput>({ file: true, format: true, gzip: true });
+
 /** Names a file of items for `chunks(...)`, with its format when the extension does not tell. */
 export function fromFile(file: string, options: Omit<FileInput, 'file'> = {}): FileInput {
+  if (typeof options !== 'object' || options === null)
+    throw expected('fromFile options', 'an object such as { format: `csv` }', options);
+  const names = fileInputNames.filter((name) => name !== 'file');
+  refuseUnknownOptions(options, names, { where: 'fromFile(file, {...})' });
   return resolveFile({ file, ...options });
 }
 
-export function resolveFile(input: FileInput): Required<FileInput> {
+/** Fills in a file's format and compression; `where` names the call it was given to. */
+export function resolveFile(
+  input: FileInput,
+  where = 'chunks({ file, ... })',
+): Required<FileInput> {
+  refuseUnknownOptions(input, fileInputNames, { where });
   if (typeof input.file !== 'string' || input.file.length === 0)
     throw expected('file', 'a path', input.file);
   const gzip = input.gzip ?? input.file.endsWith('.gz');

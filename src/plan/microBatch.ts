@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import { expected, InputError, wholeNumber } from '../errors.ts';
 import type { FeedBatch, Source } from '../job/types.ts';
+import { optionNames, refuseUnknownOptions } from '../optionNames.ts';
 
 /** Options of `microBatch`. */
 export interface MicroBatchOptions<Item> {
   /** A batch closes when it holds this many items. */
   maxItems: number;
   /**
-   * ...or this long after its first item arrived, whichever comes first. The seed's window for
-   * near-real-time work is 50 to 500 ms; any whole number >= 1 is accepted.
+   * ...or this long after its first item arrived, whichever comes first. Near-real-time work
+   * usually wants 50 to 500 ms; any whole number >= 1 is accepted.
    */
   maxWaitMs: number;
   /**
@@ -18,6 +19,12 @@ export interface MicroBatchOptions<Item> {
    */
   position?: (item: Item) => string;
 }
+
+const microBatchNames = optionNames<MicroBatchOptions<unknown>>({
+  maxItems: true,
+  maxWaitMs: true,
+  position: true,
+});
 
 /** A stream of items: as is, or restartable from a stored position. */
 export type MicroBatchStream<Item> =
@@ -43,6 +50,7 @@ export function microBatch<Item>(
     );
   if (typeof options !== 'object' || options === null)
     throw expected('microBatch options', 'an object { maxItems, maxWaitMs }', options);
+  refuseUnknownOptions(options, microBatchNames, { where: 'microBatch(stream, {...})' });
   const maxItems = wholeNumber('maxItems', options.maxItems, 1);
   const maxWaitMs = wholeNumber('maxWaitMs', options.maxWaitMs, 1);
   const position = options.position;

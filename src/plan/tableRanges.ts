@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PendingQuery, Row, Sql } from 'postgres';
 import { expected, wholeNumber } from '../errors.ts';
 import type { PlanContext, PlannedTask, Source } from '../job/types.ts';
+import { optionNames, refuseUnknownOptions } from '../optionNames.ts';
 import { columnName, parseTableName } from './identifiers.ts';
 import { planRanges } from './rangeBoundaries.ts';
 import { checkSource } from './tableChecks.ts';
@@ -26,11 +27,19 @@ export interface TableRangesOptions {
   where?: (sql: Sql) => PendingQuery<Row[]>;
 }
 
+const tableRangesNames = optionNames<TableRangesOptions>({
+  table: true,
+  key: true,
+  rowsPerRange: true,
+  where: true,
+});
+
 /** Splits a table into contiguous key ranges of equal row counts, planned on the server. */
 export function tableRanges(options: TableRangesOptions): Source<TableRange> {
   if (typeof options !== 'object' || options === null) {
     throw expected('tableRanges', 'an options object', options);
   }
+  refuseUnknownOptions(options, tableRangesNames, { where: 'tableRanges({...})' });
   const table = parseTableName('table', options.table);
   const key = columnName('key', options.key);
   const rowsPerRange = wholeNumber('rowsPerRange', options.rowsPerRange, 1);

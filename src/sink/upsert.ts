@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres';
 import { expected, InputError } from '../errors.ts';
+import { optionNames, refuseUnknownOptions } from '../optionNames.ts';
 import { columnName, parseTableName, quoteIdent } from '../plan/identifiers.ts';
 import { checkUpsertTarget } from './upsertTarget.ts';
 
@@ -20,6 +21,7 @@ export interface UpsertOptions {
 const schemaChanged = new Set(['42P01', '42703', '42P10']);
 
 const defaults = { batchSize: 1000 } satisfies Partial<UpsertOptions>;
+const upsertNames = optionNames<UpsertOptions>({ key: true, update: true, batchSize: true });
 
 /**
  * Writes rows idempotently: batches of `insert ... on conflict (key) do update | do nothing`.
@@ -93,6 +95,7 @@ function validateOptions(options: UpsertOptions) {
   if (typeof options !== 'object' || options === null) {
     throw expected('options', 'an object with `key` and `update`', options);
   }
+  refuseUnknownOptions(options, upsertNames, { where: 'upsert(sql, table, rows, {...})' });
   const { key, update, batchSize = defaults.batchSize } = options;
   if (!Array.isArray(key) || key.length === 0) {
     throw expected('key', 'a non-empty array of column names', key);

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { expected, wholeNumber } from '../../errors.ts';
 import type { ExecutorOptions, Job, JobOptions } from '../../job/types.ts';
+import { optionNames, refuseUnknownOptions } from '../../optionNames.ts';
 
 export const executorModes = ['sequential', 'async', 'thread', 'process'] as const;
 
@@ -21,17 +22,22 @@ export const minFuncRamMb = 32;
 
 type ExecutorFields = Pick<Job, 'executor' | 'funcRamMb' | 'funcCpu'>;
 
+const executorNames = optionNames<ExecutorOptions>({ mode: true, parallelism: true });
+
 /**
  * Checks `executor`, `funcRamMb` and `funcCpu` together, naming the field at fault. A job that
  * names no executor may still set the worker resources, for a mode chosen on the command line.
+ * `where` names the call they were given to, for an unknown option.
  */
 export function validateExecutor(
   options: Pick<JobOptions<unknown, unknown, unknown>, 'executor' | 'funcRamMb' | 'funcCpu'>,
+  where = 'defineJob({...})',
 ): ExecutorFields {
   const given: ExecutorOptions = options.executor ?? executorDefaults.executor;
   if (typeof given !== 'object' || given === null) {
     throw expected('executor', 'an object such as { mode: `thread`, parallelism: 2 }', given);
   }
+  refuseUnknownOptions(given, executorNames, { where, path: 'executor.' });
   const mode = given.mode;
   if (!executorModes.includes(mode)) {
     throw expected('executor.mode', executorModes.map((m) => `\`${m}\``).join(', '), mode);
