@@ -1,6 +1,6 @@
 import postgres, { type Sql } from 'postgres';
 import { InputError } from '../errors.ts';
-import { redactSecrets, redactUrl } from './redact.ts';
+import { redactSecrets } from './redact.ts';
 
 export interface ConnectOptions {
   /** Most connections the pool opens. */
@@ -15,7 +15,9 @@ export interface ConnectOptions {
  */
 export function openPool(url: string, options: ConnectOptions): Sql {
   try {
-    return postgres(url, {
+    const given = connectionParts(url);
+    return postgres(given.url, {
+      password: given.password,
       max: options.max,
       onnotice: () => {},
       idle_timeout: 30,
@@ -35,14 +37,52 @@ export function checkDatabaseUrl(url: string, origin: string): void {
   try {
     // postgres.js parses the URL when the pool is made (multi-host URLs included), and connects
     // only on the first query: making one and ending it checks exactly what it will accept.
-    void postgres(url, { max: 1 }).end();
+    const given = connectionParts(url);
+    void postgres(given.url, { max: 1, password: given.password }).end();
   } catch (error) {
     throw invalidUrl(url, `\`${origin}\``, error);
   }
 }
 
+const schemes = /^postgres(?:ql)?:\/\//i;
+
+/** A connection string that is not a PostgreSQL URL, refused by invalidUrl as bad input. */
+class NotPostgresUrl extends Error {}
+
+/**
+ * The URL postgres.js is given, and the password it is given apart. postgres.js hands every query
+ * parameter it does not know to the server as a startup setting, so `?password=` would reach the
+ * server as a setting (which it refuses, `unrecognized configuration parameter "password"`) rather
+ * than as the password. It moves into postgres.js's own option, decoded as libpq decodes it (a `+`
+ * stays a `+`). `sslpassword`, the passphrase of a client key file, which postgres.js cannot load,
+ * is dropped: a secret is never sent as a setting.
+ */
+export function connectionParts(url: string): { url: string; password?: string } {
+  // Without a scheme, `bob:pw@host/db` parses as scheme `bob:` with no host, and postgres.js
+  // would quietly connect to localhost as the OS user.
+  if (!schemes.test(url)) throw new NotPostgresUrl();
+  const queryAt = url.indexOf('?');
+  if (queryAt < 0) return { url };
+  const fragmentAt = url.indexOf('#', queryAt);
+  const end = fragmentAt < 0 ? url.length : fragmentAt;
+  let password: string | undefined;
+  const kept: string[] = [];
+  for (const part of url.slice(queryAt + 1, end).split('&')) {
+    const equals = part.indexOf('=');
+    const name = decodeURIComponent(equals < 0 ? part : part.slice(0, equals)).toLowerCase();
+    if (name === 'password')
+      password = equals < 0 ? '' : decodeURIComponent(part.slice(equals + 1));
+    else if (name !== 'sslpassword') kept.push(part);
+  }
+  const query = kept.length > 0 ? `?${kept.join('&')}` : '';
+  return { url: `${url.slice(0, queryAt)}${query}${url.slice(end)}`, password };
+}
+
 function invalidUrl(url: string, what: string, error: unknown): InputError {
-  const shown = redactUrl(url);
+  const shown = redactSecrets(url);
+  if (error instanceof NotPostgresUrl) {
+    return new InputError(`${what} is not a postgres:// or postgresql:// URL: ${shown}`);
+  }
   if (error instanceof URIError) {
     return new InputError(
       `${what} has a bad percent escape: ${shown}; write a literal % in a password as %25`,
@@ -80,12 +120,12 @@ export async function checkReachable(sql: Sql, url: string, waitMs = 0): Promise
         continue;
       }
       const reason = redactSecrets((error as Error).message || code);
-      throw new InputError(`Cannot reach the database at ${redactUrl(url)}: ${reason}`);
+      throw new InputError(`Cannot reach the database at ${redactSecrets(url)}: ${reason}`);
     }
     if (answered) return;
     await sql.end({ timeout: 0 });
     throw new InputError(
-      `Cannot reach the database at ${redactUrl(url)}: no PostgreSQL answer within ${reachDeadlineMs / 1000} s; is it a PostgreSQL server?`,
+      `Cannot reach the database at ${redactSecrets(url)}: no PostgreSQL answer within ${reachDeadlineMs / 1000} s; is it a PostgreSQL server?`,
     );
   }
 }

@@ -5,7 +5,6 @@ import type { Source } from '../../src/job/types.ts';
 import { progressText } from '../../src/observe/progress.ts';
 import { summaryLine } from '../../src/observe/summary.ts';
 import { backoffMs } from '../../src/run/backoff.ts';
-import { redactSecrets, redactUrl } from '../../src/store/redact.ts';
 
 const source: Source<number> = {
   describe: 'fake',
@@ -120,12 +119,4 @@ test('progress shows tasks, processed, failed %, elapsed, rate and ETA', () => {
   expect(text).toBe(
     '10/40 ranges · 250,000/1,000,000 rows · 0 failed (0.0%) · 1s · 250,000 rows/s · ETA 3s · 20 running',
   );
-});
-
-test('passwords in connection URLs are hidden', () => {
-  expect(redactSecrets('connect postgres://bob:s3cr%40t@db:5432/x failed')).toBe(
-    'connect postgres://bob:***@db:5432/x failed',
-  );
-  expect(redactUrl('postgresql://bob:pw@db/x')).toBe('postgresql://bob:***@db/x');
-  expect(redactUrl('postgres://db/x')).toBe('postgres://db/x');
 });
