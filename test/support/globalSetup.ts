@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -10,8 +10,10 @@ import { startEmbedded } from '../../src/store/embedded.ts';
  * fresh embedded one that lives for the whole run.
  */
 export default async function setup(project: TestProject) {
-  // Tests run the CLI as users do, from the built dist/: build it from the source under test.
-  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  // Tests run the CLI as users do, from the built dist/: build it from the source under test,
+  // unless it is newer already (a rebuild under another run's tests would hand them half-written
+  // files).
+  if (await builtIsStale()) execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
   const given = process.env.TEST_DATABASE_URL;
   if (given) {
     project.provide('databaseUrl', given);
@@ -26,6 +28,22 @@ export default async function setup(project: TestProject) {
     await server.stop();
     await rm(root, { recursive: true, force: true });
   };
+}
+
+/** True when a file under src/ (or the build settings) is newer than dist/'s entry point. */
+async function builtIsStale(): Promise<boolean> {
+  const root = new URL('../../', import.meta.url);
+  const built = await stat(new URL('dist/index.js', root)).catch(() => undefined);
+  if (!built) return true;
+  const inputs = ['tsconfig.json', 'tsconfig.build.json', 'scripts/finishBuild.mjs'];
+  for (const entry of await readdir(new URL('src/', root), { recursive: true })) {
+    inputs.push(`src/${entry}`);
+  }
+  for (const input of inputs) {
+    const { mtimeMs } = await stat(new URL(input, root));
+    if (mtimeMs > built.mtimeMs) return true;
+  }
+  return false;
 }
 
 declare module 'vitest' {
