@@ -33,7 +33,7 @@ import {
   updateJobLimits,
 } from './jobs.ts';
 import { type Liveness, reclaimOrphans, registerProcess, renewLeases } from './liveness.ts';
-import { migrate } from './migrate.ts';
+import { hasSchema, migrate } from './migrate.ts';
 import {
   type Claim,
   completeTask,
@@ -74,19 +74,34 @@ export type {
 export class Store {
   private liveness?: Liveness;
 
-  private constructor(readonly sql: Sql) {}
+  /**
+   * @param fresh The database has no schema `sluice` (opened with `create: false`): it holds no
+   *   jobs, and nothing may be read or written through this store.
+   */
+  private constructor(
+    readonly sql: Sql,
+    readonly fresh = false,
+  ) {}
 
-  /** Connects to the state database and brings its schema up to date. */
-  static async open(url: string, options: { waitMs?: number } = {}): Promise<Store> {
+  /**
+   * Connects to the state database and brings its schema up to date, creating it unless
+   * `create` is false (readers such as `sluice status` leave a database they never ran on as is).
+   */
+  static async open(
+    url: string,
+    options: { waitMs?: number; create?: boolean } = {},
+  ): Promise<Store> {
     const sql = openPool(url, { max: 4, purpose: 'state' });
+    let fresh = false;
     try {
       await checkReachable(sql, url, options.waitMs);
-      await migrate(sql);
+      fresh = options.create === false && !(await hasSchema(sql));
+      if (!fresh) await migrate(sql);
     } catch (error) {
       await sql.end({ timeout: 1 });
       throw error;
     }
-    return new Store(sql);
+    return new Store(sql, fresh);
   }
 
   /** Registers this process as a worker; its tasks are reclaimed within a second if it dies. */

@@ -26,6 +26,13 @@ async function loadMigrations(): Promise<Migration[]> {
   );
 }
 
+/** Whether sluice has ever migrated this database (its ledger table exists). */
+export async function hasSchema(sql: Sql): Promise<boolean> {
+  const [row] = await sql<{ found: boolean }[]>`
+    select to_regclass('sluice.migrations') is not null as found`;
+  return row?.found ?? false;
+}
+
 /**
  * Brings schema `sluice` up to date. Each migration runs in one transaction with the ledger row,
  * under an advisory lock, so concurrent starters apply each one exactly once.
