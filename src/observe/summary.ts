@@ -15,7 +15,10 @@ export interface RunSummary {
   failed: number;
   tasks: { total: number; done: number; failed: number };
   unit: string;
-  /** This run's wall time; the rate counts items finished during it, by every process. */
+  /**
+   * This run's wall time; the rate counts items finished during it, by every process. For a job
+   * found already finished, those of the run that finished it: planned to finished, as stored.
+   */
   elapsedMs: number;
   itemsPerSec: number;
   /** True when nothing was run: the job had already finished, or it is paused. */

@@ -211,8 +211,10 @@ export async function summarize(
   store: Store,
 ): Promise<RunSummary> {
   const counts = await store.counts(row.id);
-  const elapsedMs = performance.now() - started;
-  const ranItems = alreadyFinished ? 0 : counts.done.items - doneBefore;
+  // A job found finished ran nothing now: its summary is the run that finished it, timed as the
+  // store recorded it, from planning to finishing.
+  const elapsedMs = alreadyFinished ? storedRunMs(row) : performance.now() - started;
+  const ranItems = alreadyFinished ? counts.done.items : counts.done.items - doneBefore;
   return {
     job: job.name,
     status,
@@ -228,6 +230,11 @@ export async function summarize(
     reason: row.statusReason ?? undefined,
     stoppedBy: row.stoppedBy ?? undefined,
   };
+}
+
+/** A finished job's run, from planning to finishing; 0 for a job that never finished (paused). */
+function storedRunMs(row: JobRow): number {
+  return row.finishedAt ? Math.max(0, row.finishedAt.getTime() - row.createdAt.getTime()) : 0;
 }
 
 /** A second Ctrl-C cancels running queries; every pooled connection is busy, so it dials anew. */
