@@ -3,15 +3,10 @@ import { checkDatabaseUrl, openPool } from '../store/connect.ts';
 import { type EmbeddedServer, startEmbedded } from '../store/embedded.ts';
 import { Store } from '../store/index.ts';
 
-/** The flags every command that opens the databases takes; `DatabaseFlags` is what they parse to. */
-export const databaseFlagSpecs = {
-  'database-url': { type: 'string' },
-  'state-url': { type: 'string' },
-} as const;
-
+/** What `--database-url` and `--state-url` (flags.ts) parse to. */
 export interface DatabaseFlags {
-  'database-url'?: string;
-  'state-url'?: string;
+  databaseUrl?: string;
+  stateUrl?: string;
 }
 
 export interface Databases {
@@ -26,13 +21,17 @@ export const embeddedHome = '.sluice';
 
 /**
  * Resolves the source and state databases from the flags and DATABASE_URL, starting the embedded
- * server when neither names one, and opens the state store.
+ * server when neither names one, and opens the state store. With `create: false` (a command that
+ * only reads) a database without schema `sluice` is left so, and the store says it is `fresh`.
  */
-export async function openDatabases(flags: DatabaseFlags): Promise<Databases> {
+export async function openDatabases(
+  flags: DatabaseFlags,
+  options: { create?: boolean } = {},
+): Promise<Databases> {
   // Both URLs are checked before either database is touched: the source one is first used only
   // after the state store has been migrated.
-  let sourceUrl = givenUrl(flags, 'database-url', 'DATABASE_URL');
-  const givenState = givenUrl(flags, 'state-url', 'SLUICE_STATE_URL');
+  let sourceUrl = givenUrl(flags.databaseUrl, '--database-url', 'DATABASE_URL');
+  const givenState = givenUrl(flags.stateUrl, '--state-url', 'SLUICE_STATE_URL');
   let embedded: EmbeddedServer | undefined;
   if (!sourceUrl) {
     embedded = await startEmbedded(embeddedHome);
@@ -40,7 +39,10 @@ export async function openDatabases(flags: DatabaseFlags): Promise<Databases> {
   }
   const stateUrl = givenState ?? sourceUrl;
   try {
-    const store = await Store.open(stateUrl, { waitMs: embedded ? 10_000 : 0 });
+    const store = await Store.open(stateUrl, {
+      waitMs: embedded ? 10_000 : 0,
+      create: options.create,
+    });
     return {
       sourceUrl,
       stateUrl,
@@ -57,13 +59,9 @@ export async function openDatabases(flags: DatabaseFlags): Promise<Databases> {
 }
 
 /** The URL in the flag, or else in the environment variable, refused if it cannot be parsed. */
-function givenUrl(
-  flags: DatabaseFlags,
-  flag: keyof DatabaseFlags,
-  variable: string,
-): string | undefined {
-  const url = flags[flag] ?? process.env[variable];
-  if (url) checkDatabaseUrl(url, flags[flag] !== undefined ? `--${flag}` : variable);
+function givenUrl(given: string | undefined, flag: string, variable: string): string | undefined {
+  const url = given ?? process.env[variable];
+  if (url) checkDatabaseUrl(url, given !== undefined ? flag : variable);
   return url;
 }
 

@@ -3,18 +3,12 @@ import type { ExecutorOptions, Job } from '../job/types.ts';
 import { executorModes, minFuncRamMb, validateExecutor } from '../run/executors/options.ts';
 import { wholeFlag } from './args.ts';
 
-export const executorFlagSpecs = {
-  executor: { type: 'string' },
-  parallelism: { type: 'string' },
-  'func-ram-mb': { type: 'string' },
-  'func-cpu': { type: 'string' },
-} as const;
-
+/** What the executor flags (flags.ts `executorFlags`) parse to. */
 export interface ExecutorFlags {
   executor?: string;
   parallelism?: string;
-  'func-ram-mb'?: string;
-  'func-cpu'?: string;
+  funcRamMb?: string;
+  funcCpu?: string;
 }
 
 /**
@@ -48,9 +42,9 @@ export function withExecutorFlags(job: Job, flags: ExecutorFlags): Job {
     ...validateExecutor({
       executor,
       funcRamMb:
-        wholeFlag('func-ram-mb', flags['func-ram-mb'], minFuncRamMb) ??
+        wholeFlag('func-ram-mb', flags.funcRamMb, minFuncRamMb) ??
         (remote ? job.funcRamMb : undefined),
-      funcCpu: wholeFlag('func-cpu', flags['func-cpu'], 1) ?? (pooled ? job.funcCpu : undefined),
+      funcCpu: wholeFlag('func-cpu', flags.funcCpu, 1) ?? (pooled ? job.funcCpu : undefined),
     }),
   };
 }

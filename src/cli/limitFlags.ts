@@ -3,8 +3,9 @@ import type { Job } from '../job/types.ts';
 import type { PacingOptions, RateLimitOptions } from '../limit/types.ts';
 import { validateLimits } from '../limit/validate.ts';
 
+/** What `--rate-limit` and `--pacing` (flags.ts) parse to. */
 export interface LimitFlags {
-  'rate-limit'?: string;
+  rateLimit?: string;
   pacing?: string;
 }
 
@@ -13,8 +14,7 @@ export interface LimitFlags {
  * the job's own limits. A per-minute override keeps the job's cost function.
  */
 export function withLimitFlags(job: Job, flags: LimitFlags): Job {
-  const rateLimit =
-    flags['rate-limit'] === undefined ? job.rateLimit : parseRate(flags['rate-limit'], job);
+  const rateLimit = flags.rateLimit === undefined ? job.rateLimit : parseRate(flags.rateLimit, job);
   const pacing = flags.pacing === undefined ? job.pacing : parsePacing(flags.pacing);
   validateLimits({ rateLimit, pacing });
   return { ...job, rateLimit, pacing };

@@ -74,12 +74,35 @@ describe('tableRanges refusals change nothing', () => {
 });
 
 describe('bad command lines', () => {
-  test('an unknown command', async () => {
-    expect(await refused(['frobnicate'])).toContain('Unknown command `frobnicate`');
+  test('an unknown command names the nearest one, or else them all', async () => {
+    expect(await refused(['stauts'])).toBe(
+      'sluice: Unknown command `stauts`; did you mean `status`?',
+    );
+    expect(await refused(['dlq', 'lsit', 'some-job'])).toBe(
+      'sluice: Expected a dlq subcommand (list, show, purge, replay), got `lsit`; did you mean `list`?',
+    );
+    expect(await refused(['frobnicate'])).toBe(
+      'sluice: Unknown command `frobnicate`; expected one of: run, worker, wait, status, retry, pause, resume, cancel, dlq',
+    );
   });
-  test('an unknown option', async () => {
-    expect(await refused(['run', 'examples/orders-report.ts', '--max-paralelism', '3'])).toContain(
-      '--max-paralelism',
+  test('an unknown option names the nearest one of its command, or else its help', async () => {
+    expect(await refused(['run', 'examples/orders-report.ts', '--max-paralelism', '3'])).toBe(
+      'sluice: Unknown option `--max-paralelism`; did you mean `--max-parallelism`?',
+    );
+    expect(await refused(['worker', '--al'])).toBe(
+      'sluice: Unknown option `--al`; did you mean `--all`?',
+    );
+    // A flag of another command is not this command's.
+    expect(await refused(['status', '--max-parallelism', '3'])).toBe(
+      'sluice: Unknown option `--max-parallelism`; `sluice status --help` lists the options',
+    );
+  });
+  test('a flag without its value, and an argument too many', async () => {
+    expect(await refused(['run', 'examples/orders-report.ts', '--grace'])).toBe(
+      'sluice: Expected a value after `--grace <seconds>`; usage: sluice run [options] <job.ts>',
+    );
+    expect(await refused(['run', 'examples/orders-report.ts', 'extra.ts'])).toBe(
+      'sluice: Unexpected argument `extra.ts`; usage: sluice run [options] <job.ts>',
     );
   });
   test('a missing job module argument', async () => {

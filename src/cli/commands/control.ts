@@ -1,22 +1,44 @@
+import type { Command } from 'commander';
 import type { RunSummary } from '../../observe/summary.ts';
 import { cancelJob, pauseJob, resumeJob } from '../../run/jobControl.ts';
 import type { Store } from '../../store/index.ts';
-import { onePositional, parse } from '../args.ts';
-import { databaseFlagSpecs, openDatabases } from '../databases.ts';
+import { type DatabaseFlags, openDatabases } from '../databases.ts';
 import { exitCodes } from '../exitCodes.ts';
+import { databaseFlags, withFlags } from '../flags.ts';
 import { printJson } from '../output.ts';
+import type { Act } from '../program.ts';
 
-const flags = {
-  ...databaseFlagSpecs,
-  json: { type: 'boolean' },
-} as const;
-
-const options = '[--database-url URL] [--state-url URL] [--json]';
-export const pauseUsage = `sluice pause <job-name> ${options}`;
-export const resumeUsage = `sluice resume <job-name> ${options}`;
-export const cancelUsage = `sluice cancel <job-name> ${options}`;
+interface ControlFlags extends DatabaseFlags {
+  json?: boolean;
+}
 
 type Action = (store: Store, name: string) => ReturnType<typeof pauseJob>;
+
+/** Adds `sluice pause`, `resume` and `cancel` to the program. */
+export function defineControl(program: Command, act: Act): void {
+  const commands: [string, string, Action][] = [
+    [
+      'pause',
+      'workers everywhere finish their running tasks and claim no more',
+      (store, name) => pauseJob(store, name),
+    ],
+    ['resume', 'a paused job (or one failed by its alert or deadline) may run again', resumeJob],
+    [
+      'cancel',
+      "aborts the job's running tasks; it ends `cancelled`, finished reports kept",
+      (store, name) => cancelJob(store, name),
+    ],
+  ];
+  for (const [name, description, action] of commands) {
+    const command = program
+      .command(name)
+      .description(description)
+      .argument('<job-name>', 'the name of the job');
+    withFlags(command, `sluice ${name} backfill`, [...databaseFlags, 'json']).action(
+      act(control(action)),
+    );
+  }
+}
 
 /** What each command did, in one line: [when it changed the job, when it already was so]. */
 const lines: Record<string, (job: string) => [string, string]> = {
@@ -34,10 +56,8 @@ const lines: Record<string, (job: string) => [string, string]> = {
   ],
 };
 
-function command(action: Action, usage: string) {
-  return async (argv: string[]): Promise<number> => {
-    const { values, positionals } = parse(argv, flags, usage);
-    const name = onePositional(positionals, 'the job name', usage);
+function control(action: Action) {
+  return async (name: string, values: ControlFlags): Promise<number> => {
     const dbs = await openDatabases(values);
     try {
       const result = await action(dbs.store, name);
@@ -49,13 +69,6 @@ function command(action: Action, usage: string) {
     }
   };
 }
-
-/** `sluice pause <job>`: workers everywhere finish their running tasks and claim no more. */
-export const pauseCommand = command((store, name) => pauseJob(store, name), pauseUsage);
-/** `sluice resume <job>`: a paused job may be claimed again. */
-export const resumeCommand = command(resumeJob, resumeUsage);
-/** `sluice cancel <job>`: running tasks are aborted; the job ends `cancelled`. */
-export const cancelCommand = command((store, name) => cancelJob(store, name), cancelUsage);
 
 /** The line that says why a run stopped short, and how to go on; undefined when it did not. */
 export function stoppedLine(summary: RunSummary): string | undefined {

@@ -1,58 +1,73 @@
+import type { Command } from 'commander';
 import { InputError } from '../../errors.ts';
 import { isFile, loadJob } from '../../job/loadJob.ts';
 import type { Job } from '../../job/types.ts';
 import type { DeadLetter, JobRow, Store } from '../../store/index.ts';
-import { parse, wholeFlag } from '../args.ts';
-import { databaseFlagSpecs, openDatabases } from '../databases.ts';
+import { wholeFlag } from '../args.ts';
+import { type DatabaseFlags, openDatabases } from '../databases.ts';
 import { exitCodes } from '../exitCodes.ts';
+import { databaseFlags, jsonRun, withFlags } from '../flags.ts';
 import { checkWritable, printJson } from '../output.ts';
+import type { Act } from '../program.ts';
 import { follow } from './run.ts';
 
-export const dlqUsage =
-  'sluice dlq list|show|replay|purge <job> [key] [--key K] [--limit N] [--out results.jsonl] [--database-url URL] [--state-url URL] [--json]';
+interface DlqFlags extends DatabaseFlags {
+  json?: boolean;
+  key?: string;
+  limit?: string;
+  out?: string;
+}
 
-const flags = {
-  ...databaseFlagSpecs,
-  json: { type: 'boolean' },
-  key: { type: 'string' },
-  limit: { type: 'string' },
-  out: { type: 'string' },
-} as const;
+type Subcommand = 'list' | 'show' | 'purge' | 'replay';
 
-type Values = ReturnType<typeof parse<typeof flags>>['values'];
-
-/** Which positionals and flags each subcommand takes, beyond the databases and --json. */
-const subcommands = {
-  list: { args: ['job'], flags: ['limit'] },
-  show: { args: ['job', 'key'], flags: [] },
-  purge: { args: ['job'], flags: ['key'] },
-  replay: { args: ['job'], flags: ['out'] },
-} as const satisfies Record<string, { args: readonly string[]; flags: readonly string[] }>;
-
-type Subcommand = keyof typeof subcommands;
+/** Adds `sluice dlq list|show|purge|replay` to the program. */
+export function defineDlq(program: Command, act: Act): void {
+  const dlq = program
+    .command('dlq')
+    .description('the items that failed for good (dead letters), and what to do with them')
+    .usage('list|show|purge|replay <job> [options]');
+  const subcommand = (name: Subcommand, description: string) =>
+    dlq
+      .command(name)
+      .description(description)
+      .argument('<job>', "the job's name, or its module (job.ts)");
+  withFlags(
+    subcommand('list', "the job's dead letters: key, attempts, last error, last failed"),
+    'sluice dlq list backfill',
+    ['limit', ...databaseFlags, 'json'],
+  ).action(act((job: string, values: DlqFlags) => dlqCommand('list', job, values)));
+  withFlags(
+    subcommand('show', 'one dead letter: payload, error, stack, attempts, times').argument(
+      '<key>',
+      "the dead letter's key",
+    ),
+    'sluice dlq show backfill 42',
+    [...databaseFlags, 'json'],
+  ).action(
+    act((job: string, key: string, values: DlqFlags) => dlqCommand('show', job, values, key)),
+  );
+  withFlags(
+    subcommand('purge', 'deletes them all, or one; prints how many'),
+    'sluice dlq purge backfill',
+    ['key', ...databaseFlags, 'json'],
+  ).action(act((job: string, values: DlqFlags) => dlqCommand('purge', job, values)));
+  withFlags(
+    subcommand('replay', 'runs the dead letters again, as `sluice retry` runs failed tasks'),
+    'sluice dlq replay backfill',
+    ['out', ...databaseFlags, 'json'],
+    { out: { help: 'appends the new item outcomes to the file as JSON lines' }, json: jsonRun },
+  ).action(act((job: string, values: DlqFlags) => dlqCommand('replay', job, values)));
+}
 
 /** `sluice dlq list|show|replay|purge <job>`: the items that failed for good, and what to do with them. */
-export async function dlqCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, flags, dlqUsage);
-  const [sub, ...args] = positionals;
-  if (sub === undefined || !Object.hasOwn(subcommands, sub)) {
-    throw new InputError(
-      `Expected a dlq subcommand (${Object.keys(subcommands).join(', ')}), got ${sub === undefined ? 'none' : `\`${sub}\``}; usage: ${dlqUsage}`,
-    );
-  }
-  const spec = subcommands[sub as Subcommand];
-  if (args.length !== spec.args.length) {
-    throw new InputError(
-      `\`sluice dlq ${sub}\` takes ${spec.args.map((a) => `<${a}>`).join(' ')}; usage: ${dlqUsage}`,
-    );
-  }
-  for (const flag of ['key', 'limit', 'out'] as const) {
-    if (values[flag] !== undefined && !(spec.flags as readonly string[]).includes(flag))
-      throw new InputError(`\`sluice dlq ${sub}\` takes no --${flag}; usage: ${dlqUsage}`);
-  }
+async function dlqCommand(
+  sub: Subcommand,
+  target: string,
+  values: DlqFlags,
+  key?: string,
+): Promise<number> {
   const limit = wholeFlag('limit', values.limit, 1) ?? 100;
   if (values.out !== undefined) await checkWritable(values.out);
-  const target = args[0] as string;
   // A module path is loaded before any database work, so a broken module changes nothing.
   const module = (await isFile(target)) ? await loadJob(target) : undefined;
   const dbs = await openDatabases(values);
@@ -63,11 +78,11 @@ export async function dlqCommand(argv: string[]): Promise<number> {
         `No job named \`${module?.name ?? target}\`; \`sluice status\` lists them`,
       );
     const json = values.json ?? false;
-    switch (sub as Subcommand) {
+    switch (sub) {
       case 'list':
         return await list(dbs.store, row, limit, json);
       case 'show':
-        return await show(dbs.store, row, args[1] as string, json);
+        return await show(dbs.store, row, key as string, json);
       case 'purge':
         return await purge(dbs.store, row, values.key, json);
       case 'replay':
@@ -166,7 +181,7 @@ async function replay(
   job: Job,
   row: JobRow,
   dbs: Awaited<ReturnType<typeof openDatabases>>,
-  values: Values,
+  values: DlqFlags,
 ): Promise<number> {
   const json = values.json ?? false;
   if (row.fingerprint !== job.source.fingerprint) {

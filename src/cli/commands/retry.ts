@@ -1,27 +1,36 @@
+import type { Command } from 'commander';
 import { InputError } from '../../errors.ts';
 import { loadJob } from '../../job/loadJob.ts';
-import { onePositional, parse } from '../args.ts';
-import { databaseFlagSpecs, openDatabases } from '../databases.ts';
-import { executorFlagSpecs, withExecutorFlags } from '../executorFlags.ts';
+import { type DatabaseFlags, openDatabases } from '../databases.ts';
+import { type ExecutorFlags, withExecutorFlags } from '../executorFlags.ts';
 import { exitCodes } from '../exitCodes.ts';
+import { databaseFlags, executorFlags, jsonRun, withFlags } from '../flags.ts';
 import { checkWritable } from '../output.ts';
+import type { Act } from '../program.ts';
 import { follow } from './run.ts';
 
-export const retryUsage =
-  'sluice retry <job.ts> [--failed-only] [--out results.jsonl] [--executor thread[:N]] [--parallelism N] [--func-ram-mb N] [--func-cpu N] [--database-url URL] [--state-url URL] [--json]';
+interface RetryFlags extends DatabaseFlags, ExecutorFlags {
+  json?: boolean;
+  failedOnly?: boolean;
+  out?: string;
+}
 
-const flags = {
-  ...databaseFlagSpecs,
-  ...executorFlagSpecs,
-  json: { type: 'boolean' },
-  'failed-only': { type: 'boolean' },
-  out: { type: 'string' },
-} as const;
+/** Adds `sluice retry <job.ts>` to the program. */
+export function defineRetry(program: Command, act: Act): void {
+  const command = program
+    .command('retry')
+    .description('puts only the failed tasks back in the queue and runs them')
+    .argument('<job.ts>', 'the job module to retry');
+  withFlags(
+    command,
+    'sluice retry job.ts',
+    ['failed-only', 'out', ...executorFlags, ...databaseFlags, 'json'],
+    { out: { help: 'appends the new item outcomes to the file as JSON lines' }, json: jsonRun },
+  ).action(act(retryCommand));
+}
 
 /** `sluice retry <job.ts>`: puts only the failed tasks back in the queue and runs them. */
-export async function retryCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, flags, retryUsage);
-  const path = onePositional(positionals, 'the job module to retry', retryUsage);
+async function retryCommand(path: string, values: RetryFlags): Promise<number> {
   const job = withExecutorFlags(await loadJob(path), values);
   if (values.out !== undefined) await checkWritable(values.out);
   const dbs = await openDatabases(values);
@@ -31,7 +40,7 @@ export async function retryCommand(argv: string[]): Promise<number> {
       throw new InputError(`No job named \`${job.name}\` yet; start it with \`sluice run\``);
     // --failed-only re-runs exactly the failed items of finished chunks; failed tasks (a range,
     // or a chunk that threw) run again whole either way.
-    const items = values['failed-only'] ? await dbs.store.requeueFailedItems(row.id) : 0;
+    const items = values.failedOnly ? await dbs.store.requeueFailedItems(row.id) : 0;
     const requeued = items + (await dbs.store.requeueFailed(row.id));
     if (!values.json) console.error(`Retrying ${requeued} failed task(s) of ${job.name}`);
     if (requeued === 0 && row.status !== 'running' && !values.json) {

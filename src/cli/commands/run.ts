@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { Command } from 'commander';
 import { InputError } from '../../errors.ts';
 import { loadJob } from '../../job/loadJob.ts';
 import type { Job } from '../../job/types.ts';
@@ -12,43 +13,64 @@ import { manifestLine, writeManifest } from '../../sink/jsonlManifest.ts';
 import type { Store } from '../../store/index.ts';
 import { isDatabaseGone } from '../../store/reconnect.ts';
 import { redactSecrets } from '../../store/redact.ts';
-import { onePositional, parse, wholeFlag } from '../args.ts';
-import { databaseFlagSpecs, openDatabases } from '../databases.ts';
-import { executorFlagSpecs, withExecutorFlags } from '../executorFlags.ts';
+import { wholeFlag } from '../args.ts';
+import { type DatabaseFlags, openDatabases } from '../databases.ts';
+import { type ExecutorFlags, withExecutorFlags } from '../executorFlags.ts';
 import { exitCodes } from '../exitCodes.ts';
+import { databaseFlags, executorFlags, jsonRun, withFlags } from '../flags.ts';
 import { defaultGraceSeconds, handleInterrupts } from '../interrupts.ts';
-import { withLimitFlags } from '../limitFlags.ts';
+import { type LimitFlags, withLimitFlags } from '../limitFlags.ts';
 import { checkWritable, printJson } from '../output.ts';
+import type { Act } from '../program.ts';
 import { stoppedExitCode, stoppedLine } from './control.ts';
 
-export const runUsage =
-  'sluice run <job.ts> [--database-url URL] [--state-url URL] [--max-parallelism N] [--concurrency N] [--rate-limit 900/s] [--pacing 500+250] [--executor thread[:N]] [--parallelism N] [--func-ram-mb N] [--func-cpu N] [--out results.jsonl] [--rerun] [--resume] [--smoke] [--detach] [--grace SECONDS] [--json]';
+export interface RunFlags extends DatabaseFlags, ExecutorFlags, LimitFlags {
+  maxParallelism?: string;
+  concurrency?: string;
+  out?: string;
+  rerun?: boolean;
+  resume?: boolean;
+  smoke?: boolean;
+  json?: boolean;
+  detach?: boolean;
+  grace?: string;
+}
 
-const flags = {
-  ...executorFlagSpecs,
-  ...databaseFlagSpecs,
-  'max-parallelism': { type: 'string' },
-  concurrency: { type: 'string' },
-  'rate-limit': { type: 'string' },
-  pacing: { type: 'string' },
-  out: { type: 'string' },
-  rerun: { type: 'boolean' },
-  resume: { type: 'boolean' },
-  smoke: { type: 'boolean' },
-  json: { type: 'boolean' },
-  detach: { type: 'boolean' },
-  grace: { type: 'string' },
-} as const;
+/** Adds `sluice run <job.ts>` to the program. */
+export function defineRun(program: Command, act: Act): void {
+  const command = program
+    .command('run')
+    .description('plans the job, or resumes it if unfinished, and follows it to the end')
+    .argument('<job.ts>', 'the job module to run');
+  withFlags(
+    command,
+    'sluice run job.ts',
+    [
+      ...databaseFlags,
+      'max-parallelism',
+      'concurrency',
+      'rate-limit',
+      'pacing',
+      ...executorFlags,
+      'out',
+      'rerun',
+      'resume',
+      'smoke',
+      'detach',
+      'grace',
+      'json',
+    ],
+    { json: jsonRun },
+  ).action(act(runCommand));
+}
 
 /** `sluice run <job.ts>`: plans or resumes the job and follows it to the end. */
-export async function runCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, flags, runUsage);
-  const path = onePositional(positionals, 'the job module to run', runUsage);
-  const maxParallelism = wholeFlag('max-parallelism', values['max-parallelism'], 1);
+async function runCommand(path: string, values: RunFlags): Promise<number> {
+  const maxParallelism = wholeFlag('max-parallelism', values.maxParallelism, 1);
   const concurrency = wholeFlag('concurrency', values.concurrency, 1);
   const grace = wholeFlag('grace', values.grace, 0);
   if (values.detach && values.smoke) {
-    throw new InputError(`--detach and --smoke cannot be combined; usage: ${runUsage}`);
+    throw new InputError('--detach and --smoke cannot be combined');
   }
   if (values.out !== undefined) await checkWritable(values.out);
   const job = withExecutorFlags(withLimitFlags(await loadJob(path), values), values);

@@ -1,29 +1,33 @@
 import { relative } from 'node:path';
+import type { Command } from 'commander';
 import { InputError } from '../../errors.ts';
 import { count } from '../../observe/format.ts';
 import { presentResult } from '../../run/mapReduce.ts';
 import type { JobRow, Store } from '../../store/index.ts';
-import { parse } from '../args.ts';
-import { databaseFlagSpecs, openDatabases } from '../databases.ts';
+import { type DatabaseFlags, openDatabases } from '../databases.ts';
 import { exitCodes } from '../exitCodes.ts';
+import { databaseFlags, withFlags } from '../flags.ts';
 import { printJson } from '../output.ts';
+import type { Act } from '../program.ts';
 
-export const statusUsage =
-  'sluice status [job-name] [--database-url URL] [--state-url URL] [--json]';
+interface StatusFlags extends DatabaseFlags {
+  json?: boolean;
+}
 
-const flags = {
-  ...databaseFlagSpecs,
-  json: { type: 'boolean' },
-} as const;
+/** Adds `sluice status [job-name]` to the program. */
+export function defineStatus(program: Command, act: Act): void {
+  const command = program
+    .command('status')
+    .description('every job, or one job with its failed tasks')
+    .argument('[job-name]', 'the job to show');
+  withFlags(command, 'sluice status', [...databaseFlags, 'json']).action(act(statusCommand));
+}
 
 /** `sluice status [job]`: every job in a table, or one job with its failed tasks. */
-export async function statusCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, flags, statusUsage);
-  if (positionals.length > 1)
-    throw new InputError(`Unexpected argument \`${positionals[1]}\`; usage: ${statusUsage}`);
-  const dbs = await openDatabases(values);
+async function statusCommand(name: string | undefined, values: StatusFlags): Promise<number> {
+  // A reader: a database sluice never ran on is left without schema `sluice`.
+  const dbs = await openDatabases(values, { create: false });
   try {
-    const name = positionals[0];
     if (name === undefined) await listAll(dbs.store, values.json ?? false);
     else await showOne(dbs.store, name, values.json ?? false);
     return exitCodes.ok;
@@ -56,7 +60,8 @@ async function describe(store: Store, row: JobRow) {
 }
 
 async function listAll(store: Store, json: boolean) {
-  const jobs = await Promise.all((await store.listJobs()).map((row) => describe(store, row)));
+  const rows = store.fresh ? [] : await store.listJobs();
+  const jobs = await Promise.all(rows.map((row) => describe(store, row)));
   if (json) return printJson({ jobs });
   if (jobs.length === 0) return console.log('No jobs yet; start one with `sluice run <job.ts>`');
   for (const j of jobs) {
@@ -70,7 +75,7 @@ async function listAll(store: Store, json: boolean) {
 }
 
 async function showOne(store: Store, name: string, json: boolean) {
-  const row = await store.findJob(name);
+  const row = store.fresh ? undefined : await store.findJob(name);
   if (!row) throw new InputError(`No job named \`${name}\`; \`sluice status\` lists them`);
   const detail = {
     ...(await describe(store, row)),

@@ -1,25 +1,33 @@
+import type { Command } from 'commander';
 import { InputError } from '../../errors.ts';
 import { Events } from '../../observe/events.ts';
 import { showProgress } from '../../observe/progress.ts';
 import { watchJob } from '../../run/watchJob.ts';
-import { onePositional, parse } from '../args.ts';
-import { type Databases, databaseFlagSpecs, openDatabases } from '../databases.ts';
+import { type DatabaseFlags, type Databases, openDatabases } from '../databases.ts';
+import { databaseFlags, withFlags } from '../flags.ts';
+import type { Act } from '../program.ts';
 import { exitCodeOf, printSummary } from './run.ts';
 
-export const waitUsage = 'sluice wait <job-name> [--database-url URL] [--state-url URL] [--json]';
+interface WaitFlags extends DatabaseFlags {
+  json?: boolean;
+}
 
-const flags = {
-  ...databaseFlagSpecs,
-  json: { type: 'boolean' },
-} as const;
+/** Adds `sluice wait <job-name>` to the program. */
+export function defineWait(program: Command, act: Act): void {
+  const command = program
+    .command('wait')
+    .description(
+      'follows a job that workers run, as `sluice run` would, claiming nothing (Ctrl-C stops watching)',
+    )
+    .argument('<job-name>', 'the name of the job to wait for');
+  withFlags(command, 'sluice wait backfill', [...databaseFlags, 'json']).action(act(waitCommand));
+}
 
 /**
  * `sluice wait <job-name>`: follows a job that workers run, with the progress, summary and exit
  * code of `sluice run`, and claims nothing. Ctrl-C stops watching; the job goes on.
  */
-export async function waitCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, flags, waitUsage);
-  const name = onePositional(positionals, 'the name of the job to wait for', waitUsage);
+async function waitCommand(name: string, values: WaitFlags): Promise<number> {
   const json = values.json ?? false;
   // Ctrl-C stops watching only: nothing here runs a task, so there is nothing to drain or abort.
   const stop = new AbortController();

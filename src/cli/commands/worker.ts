@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
 import { InputError } from '../../errors.ts';
 import { loadJob } from '../../job/loadJob.ts';
 import type { Job } from '../../job/types.ts';
@@ -6,26 +7,50 @@ import { Events } from '../../observe/events.ts';
 import { showProgress } from '../../observe/progress.ts';
 import { joinJob } from '../../run/joinJob.ts';
 import type { JobRow, Store } from '../../store/index.ts';
-import { parse, wholeFlag } from '../args.ts';
-import { databaseFlagSpecs, openDatabases } from '../databases.ts';
-import { executorFlagSpecs, withExecutorFlags } from '../executorFlags.ts';
+import { wholeFlag } from '../args.ts';
+import { type DatabaseFlags, openDatabases } from '../databases.ts';
+import { type ExecutorFlags, withExecutorFlags } from '../executorFlags.ts';
 import { exitCodes } from '../exitCodes.ts';
+import { databaseFlags, executorFlags, jsonRun, withFlags } from '../flags.ts';
 import { defaultGraceSeconds, handleInterrupts } from '../interrupts.ts';
+import type { Act } from '../program.ts';
 import { exitCodeOf, printSummary } from './run.ts';
 
-export const workerUsage =
-  'sluice worker <job.ts...> | --all [--exit-when-done] [--concurrency N] [--executor thread[:N]] [--parallelism N] [--func-ram-mb N] [--func-cpu N] [--grace SECONDS] [--database-url URL] [--state-url URL] [--json]';
+interface WorkerFlags extends DatabaseFlags, ExecutorFlags {
+  concurrency?: string;
+  grace?: string;
+  exitWhenDone?: boolean;
+  once?: boolean;
+  all?: boolean;
+  json?: boolean;
+}
 
-const flags = {
-  ...databaseFlagSpecs,
-  ...executorFlagSpecs,
-  concurrency: { type: 'string' },
-  grace: { type: 'string' },
-  'exit-when-done': { type: 'boolean' },
-  once: { type: 'boolean' },
-  all: { type: 'boolean' },
-  json: { type: 'boolean' },
-} as const;
+/** Adds `sluice worker <job.ts...> | --all` to the program. */
+export function defineWorker(program: Command, act: Act): void {
+  const command = program
+    .command('worker')
+    .description('joins planned, unfinished jobs (never plans), and waits for them')
+    .argument('[job.ts...]', 'the job modules to work on');
+  withFlags(
+    command,
+    'sluice worker job.ts',
+    [
+      'all',
+      'exit-when-done',
+      'once',
+      'concurrency',
+      'grace',
+      ...executorFlags,
+      ...databaseFlags,
+      'json',
+    ],
+    {
+      all: { command: 'sluice worker' },
+      executor: { help: 'where tasks run on this host (job modules only: --all keeps each mode)' },
+      json: jsonRun,
+    },
+  ).action(act(workerCommand));
+}
 
 /** How often `--all` looks for newly planned jobs. */
 const allPollMs = 1000;
@@ -47,17 +72,21 @@ interface WorkerSettings {
  * planned and unfinished, runs their tasks under their global caps alongside every other process,
  * and waits for the next run when they finish. It never plans: `sluice run` (or `--detach`) does.
  */
-export async function workerCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, flags, workerUsage);
+async function workerCommand(positionals: string[], values: WorkerFlags): Promise<number> {
   if (positionals.length === 0 && !values.all) {
-    throw new InputError(`Missing the job module(s) to work on, or --all; usage: ${workerUsage}`);
+    throw new InputError(
+      'Missing the job module(s) to work on, or --all; `sluice worker --help` says more',
+    );
   }
   if (positionals.length > 0 && values.all) {
-    throw new InputError(`Give job modules or --all, not both; usage: ${workerUsage}`);
+    throw new InputError('Give job modules or --all, not both');
   }
   const concurrency = wholeFlag('concurrency', values.concurrency, 1);
   const grace = wholeFlag('grace', values.grace, 0) ?? defaultGraceSeconds;
-  if (values.all && Object.keys(executorFlagSpecs).some((flag) => flag in values)) {
+  const executorFlagGiven = ['executor', 'parallelism', 'funcRamMb', 'funcCpu'].some(
+    (flag) => flag in values,
+  );
+  if (values.all && executorFlagGiven) {
     throw new InputError(
       `--executor, --parallelism, --func-ram-mb and --func-cpu apply to named job modules; with --all each job runs in its own mode`,
     );
@@ -79,7 +108,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
       store: dbs.store,
       sourceUrl: dbs.sourceUrl,
       concurrency,
-      exitWhenDone: (values['exit-when-done'] ?? false) || (values.once ?? false),
+      exitWhenDone: (values.exitWhenDone ?? false) || (values.once ?? false),
       json: values.json ?? false,
       stop: interrupts.stop,
       abort: interrupts.abort,
@@ -96,8 +125,11 @@ export async function workerCommand(argv: string[]): Promise<number> {
   }
 }
 
-/** Joins one job run after run, until stopped (or, with --exit-when-done, until it is finished). */
-async function workOn(job: Job, s: WorkerSettings): Promise<number> {
+/**
+ * Joins one job run after run, until stopped (or, with --exit-when-done, until it is finished).
+ * `oneRun` returns after one run: `--all` joins the job again when a rerun plans it.
+ */
+async function workOn(job: Job, s: WorkerSettings, oneRun = false): Promise<number> {
   for (;;) {
     const events = new Events();
     const forward = s.interruptEvents.on('job:stopping', (e) => events.emit('job:stopping', e));
@@ -124,7 +156,8 @@ async function workOn(job: Job, s: WorkerSettings): Promise<number> {
         concurrency: s.concurrency,
         stop: s.stop,
         abort: s.abort,
-        acceptFinished: s.exitWhenDone,
+        // For one run, a job that another worker finished since it was listed ends it at once.
+        acceptFinished: s.exitWhenDone || oneRun,
       });
     } finally {
       forward();
@@ -135,7 +168,7 @@ async function workOn(job: Job, s: WorkerSettings): Promise<number> {
     // A worker that found the job already finished has nothing of its own to report.
     if (!summary.alreadyFinished || s.exitWhenDone) printSummary(summary, s.json);
     const code = exitCodeOf(summary);
-    if (s.exitWhenDone || code === exitCodes.interrupted) return code;
+    if (s.exitWhenDone || oneRun || code === exitCodes.interrupted) return code;
   }
 }
 
@@ -146,8 +179,9 @@ type RecordedJob = JobRow & { module: string };
  * `--all`: every unfinished job whose module `sluice run` recorded, as they appear. A job that
  * cannot run here is reported once and skipped: its module will not load (another path on this
  * host, a syntax error), or the module now defines another job (which is still joined, under its
- * own name). With --exit-when-done it returns once every job it can join is finished; a skipped
- * job still unfinished then is named, and makes the exit code 2 rather than 0.
+ * own name). Each job is joined for one run; a rerun is joined again when the list shows it. With
+ * --exit-when-done it returns once every job it can join is finished; a skipped job still
+ * unfinished then is named, and makes the exit code 2 rather than 0.
  */
 async function workOnAll(s: WorkerSettings): Promise<number[]> {
   const working = new Map<string, Promise<number>>();
@@ -160,6 +194,7 @@ async function workOnAll(s: WorkerSettings): Promise<number[]> {
   const skipped = (row: RecordedJob) =>
     brokenModules.has(row.module) || renamedJobs.get(row.name) === row.module;
   let unfinished: RecordedJob[] = [];
+  let saidIdle = false;
   while (!s.stop.aborted) {
     // A job planned without `sluice run` has no module on record: --all never sees it.
     unfinished = (await s.store.listJobs()).filter(
@@ -179,7 +214,7 @@ async function workOnAll(s: WorkerSettings): Promise<number[]> {
         );
         continue;
       }
-      const run = workOn(job, s).then((code) => {
+      const run = workOn(job, s, true).then((code) => {
         codes.push(code);
         working.delete(row.name);
         return code;
@@ -187,6 +222,16 @@ async function workOnAll(s: WorkerSettings): Promise<number[]> {
       working.set(row.name, run);
     }
     if (s.exitWhenDone && working.size === 0 && unfinished.every(skipped)) break;
+    // Say once why the worker sits idle, and again only when it went to work in between.
+    const idle = working.size === 0;
+    if (idle && !saidIdle) {
+      process.stderr.write(
+        unfinished.length === 0
+          ? 'Waiting for a job to work on: none is planned and unfinished (`sluice run <job.ts> --detach` plans one)\n'
+          : 'Waiting for a job to work on: every unfinished job was skipped above (`sluice run <job.ts> --detach` plans another)\n',
+      );
+    }
+    saidIdle = idle;
     await sleep(allPollMs, undefined, { signal: s.stop }).catch(() => {});
   }
   await Promise.all(working.values());

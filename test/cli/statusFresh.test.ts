@@ -1,0 +1,46 @@
+// `sluice status` only reads: on a database sluice never ran on it says there are no jobs and
+// leaves the database as it found it, with no schema `sluice`.
+import { expect, test } from 'vitest';
+import { runSluice } from '../support/cli.ts';
+import { useTestDatabase } from '../support/db.ts';
+
+const db = useTestDatabase();
+
+const schemas = async () =>
+  (
+    await db.sql<
+      { n: number }[]
+    >`select count(*)::int as n from pg_namespace where nspname = 'sluice'`
+  )[0]?.n;
+
+test('status on a fresh database says there are no jobs and creates nothing', async () => {
+  const text = await runSluice(['status', '--database-url', db.url]);
+  expect(text.code, text.stderr).toBe(0);
+  expect(text.stdout).toBe('No jobs yet; start one with `sluice run <job.ts>`\n');
+  const json = await runSluice(['status', '--json'], { DATABASE_URL: db.url });
+  expect(json.code, json.stderr).toBe(0);
+  expect(JSON.parse(json.stdout)).toEqual({ jobs: [] });
+  const one = await runSluice(['status', 'backfill', '--database-url', db.url]);
+  expect(one.code).toBe(2);
+  expect(one.stderr).toBe('sluice: No job named `backfill`; `sluice status` lists them\n');
+  expect(await schemas()).toBe(0);
+  const [tables] = await db.sql<{ n: number }[]>`
+    select count(*)::int as n from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')`;
+  expect(tables?.n).toBe(0);
+});
+
+test('once a job has run, status reads it as before', async () => {
+  const run = await runSluice(['run', 'test/fixtures/tracedJob.ts', '--detach'], {
+    DATABASE_URL: db.url,
+    JOB_NAME: 'listed',
+    ROWS: '20',
+  });
+  expect(run.code, run.stderr).toBe(0);
+  expect(await schemas()).toBe(1);
+  const status = await runSluice(['status', '--json', '--database-url', db.url]);
+  expect(status.code, status.stderr).toBe(0);
+  expect(JSON.parse(status.stdout).jobs).toMatchObject([
+    { job: 'listed', status: 'running', tasks: { total: 2, done: 0 } },
+  ]);
+});
