@@ -28,6 +28,12 @@ export interface SluiceEvents {
   /** The failure-rate alert tripped; emitted once per trip, by the process that tripped it. */
   'job:alert': AlertMetrics;
   'task:claimed': { seq: number; attempt: number };
+  /**
+   * Items of a running chunk that this attempt has finished so far (`each` returned or gave up),
+   * counted as they finish. Provisional: the store counts them once the chunk is recorded, and a
+   * retried chunk starts again from zero.
+   */
+  'task:items': { seq: number; done: number; failed: number };
   'task:done': { seq: number; items: number; ms: number; accepted: boolean };
   'task:retrying': { seq: number; attempt: number; error: Error; delayMs: number };
   'task:failed': { seq: number; attempt: number; error: Error };

@@ -1,5 +1,10 @@
 import type { Events, ProgressSnapshot } from './events.ts';
 import { count, duration } from './format.ts';
+import { liveCounts } from './liveCounts.ts';
+import { liveProgressLine, progressText } from './progressLine.ts';
+import type { RunSummary } from './summary.ts';
+
+export { progressText } from './progressLine.ts';
 
 export interface ProgressOptions {
   /** Where progress goes; stdout stays free for the summary and --json. */
@@ -13,34 +18,11 @@ export interface ProgressOptions {
   unit?: string;
 }
 
-/**
- * The progress line, with the seed's five metrics: processed (done or failed) of all items,
- * failed with the failure rate among the processed, elapsed, throughput; then ETA and running tasks.
- */
-export function progressText(p: ProgressSnapshot, unit: string, taskNoun: string): string {
-  const rate = p.elapsedMs > 0 ? (p.itemsThisRun * 1000) / p.elapsedMs : 0;
-  const processed = p.doneItems + p.failedItems;
-  const failedPercent = processed === 0 ? 0 : (p.failedItems / processed) * 100;
-  const parts = [`${p.doneTasks}/${p.totalTasks} ${taskNoun}`];
-  if (p.totalItems > 0) parts.push(`${count(processed)}/${count(p.totalItems)} ${unit}`);
-  parts.push(`${count(p.failedItems)} failed (${failedPercent.toFixed(1)}%)`);
-  parts.push(duration(p.elapsedMs / 1000), `${count(rate)} ${unit}/s`);
-  if (rate > 0) parts.push(`ETA ${duration((p.totalItems - processed) / rate)}`);
-  parts.push(`${p.runningTasks} running`);
-  return parts.join(' · ');
-}
-
 const alertOutcome = {
   warn: 'the job goes on',
   pause: 'pausing the job',
   abort: 'aborting the job',
 };
-
-function bar(p: ProgressSnapshot, width: number): string {
-  const ratio = p.totalTasks === 0 ? 1 : (p.doneTasks + p.failedTasks) / p.totalTasks;
-  const filled = Math.round(ratio * width);
-  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}]`;
-}
 
 /**
  * Shows a run's progress from its events: a redrawn bar on a terminal, a plain line every few
@@ -53,6 +35,7 @@ export function showProgress(events: Events, options: ProgressOptions): () => vo
   let lastPlainAt = 0;
   let drawn = false;
   let cap: number | undefined;
+  const counts = liveCounts(events);
 
   const clear = () => {
     if (live && drawn) stream.write('\r\x1b[2K');
@@ -60,13 +43,16 @@ export function showProgress(events: Events, options: ProgressOptions): () => vo
   };
   const draw = () => {
     if (!last) return;
-    const text = `${progressText(last, unit, options.taskNoun)}${cap === undefined ? '' : ` · cap ${cap}`}`;
     if (live) {
-      stream.write(`\r\x1b[2K${bar(last, 24)} ${text}`);
+      // Read at every draw: the terminal may have been resized.
+      const columns = stream.columns || 80;
+      const line = liveProgressLine(last, { unit, taskNoun: options.taskNoun, cap, columns });
+      stream.write(`\r\x1b[2K${line}`);
       drawn = true;
     } else if (performance.now() - lastPlainAt >= (options.everyMs ?? 5000)) {
       lastPlainAt = performance.now();
-      stream.write(`progress: ${text}\n`);
+      const text = progressText(last, unit, options.taskNoun);
+      stream.write(`progress: ${text}${cap === undefined ? '' : ` · cap ${cap}`}\n`);
     }
   };
   const print = (line: string) => {
@@ -92,7 +78,16 @@ export function showProgress(events: Events, options: ProgressOptions): () => vo
       ),
     ),
     events.on('job:progress', (p) => {
-      last = p;
+      last = counts.add(p);
+      draw();
+    }),
+    events.on('limit:cap', (e) => {
+      cap = e.cap;
+    }),
+    // The bar's last state is the run's own, read from the store as the summary is.
+    events.on('job:done', (summary) => {
+      if (!live || !last) return;
+      last = finalSnapshot(summary);
       draw();
     }),
     events.on('job:stopping', (e) =>
@@ -128,6 +123,23 @@ export function showProgress(events: Events, options: ProgressOptions): () => vo
   ];
   return () => {
     for (const stop of stops) stop();
-    clear();
+    counts.close();
+    // The last line stays on screen, above the summary.
+    if (live && drawn) stream.write('\n');
+    drawn = false;
+  };
+}
+
+function finalSnapshot(s: RunSummary): ProgressSnapshot {
+  return {
+    totalTasks: s.tasks.total,
+    totalItems: s.total,
+    doneTasks: s.tasks.done,
+    doneItems: s.done,
+    failedTasks: s.tasks.failed,
+    failedItems: s.failed,
+    runningTasks: 0,
+    itemsThisRun: (s.itemsPerSec * s.elapsedMs) / 1000,
+    elapsedMs: s.elapsedMs,
   };
 }

@@ -66,6 +66,9 @@ export async function executeTask(
   // A source that reads its input (a cursor chunk's rows) does so on the worker's connection, below.
   let input: unknown = job.source.load || graph ? undefined : job.source.input(task.payload);
   events.emit('task:claimed', { seq: task.seq, attempt: task.attempts });
+  // Items are counted as `each` finishes them, so a long chunk's progress shows while it runs.
+  const onItems = (done: number, failed: number) =>
+    events.emit('task:items', { seq: task.seq, done, failed });
   try {
     const host = context({ ...r, abort }, task, claim);
     let report: unknown;
@@ -76,6 +79,7 @@ export async function executeTask(
         ...{ payload: task.payload, input, ctx: host, limits: r.limits },
         maxParallelism: job.maxParallelism,
         graph: graph?.place(),
+        onItems,
       };
       report = await abortable(executor.run(call, room), abort).finally(() => {
         input = call.input;
@@ -89,7 +93,7 @@ export async function executeTask(
       const ctx: TaskContext = { ...host, sql, resource };
       report = job.each
         ? await abortable(
-            runItems(job, input as unknown[], ctx, { ...r.limits, pacer: worker.pacer }),
+            runItems(job, input as unknown[], ctx, { ...r.limits, pacer: worker.pacer }, onItems),
             abort,
           )
         : await abortable(

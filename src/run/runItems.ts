@@ -27,12 +27,16 @@ export async function runItems(
   items: unknown[],
   ctx: TaskContext,
   limits: ItemLimits,
+  /** Told after each item this attempt finishes, with the counts so far (progress). */
+  onItems?: (done: number, failed: number) => void,
 ): Promise<Outcome[]> {
   const each = job.each as (item: unknown, ctx: TaskContext) => unknown;
   // A sequential job checkpoints after every item, so a crash resumes at the next item, not at the
   // chunk's start. That is a write per item: worth it only at a cap of 1, for small datasets.
   const perItem = job.maxParallelism === 1;
   const outcomes: Outcome[] = perItem ? resumedOutcomes(ctx.resumeFrom, items.length) : [];
+  let done = 0;
+  let failedItems = 0;
   for (const item of items.slice(outcomes.length)) {
     for (let attempt = 1; ; attempt++) {
       // Without a rate limiter nothing else holds a throttled retry back: wait out the pause here,
@@ -49,6 +53,7 @@ export async function runItems(
         });
         limits.adaptive?.record({ ok: true, latencyMs: performance.now() - started });
         outcomes.push(succeeded(item, value));
+        done++;
         break;
       } catch (thrown) {
         if (ctx.signal.aborted) throw thrown;
@@ -58,6 +63,7 @@ export async function runItems(
         if (throttled) limits.pauseAll(Date.now() + error.retryAfterMs);
         if (attempt >= job.retry.attempts || !canRetry(error, item, job.retry)) {
           outcomes.push(failed(item, error, statusOf(error), attempt));
+          failedItems++;
           break;
         }
         // A throttled retry waits at the limiter's pause; anything else backs off on its own.
@@ -65,6 +71,7 @@ export async function runItems(
           await sleep(backoffMs(attempt, job.retry), undefined, { signal: ctx.signal });
       }
     }
+    onItems?.(done, failedItems);
     if (perItem) await ctx.checkpoint({ next: outcomes.length, outcomes } satisfies ItemCheckpoint);
   }
   return outcomes;

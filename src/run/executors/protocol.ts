@@ -73,6 +73,8 @@ export type FromWorker =
   /** `input` is sent when the worker loaded it itself, so the coordinator can fail each item. */
   | { type: 'error'; taskId: number; error: WireError; input?: unknown }
   | { type: 'log'; taskId: number; level: 'info' | 'warn'; message: string }
+  /** The items `each` has finished so far in this task, sent now and then while it runs. */
+  | { type: 'items'; taskId: number; done: number; failed: number }
   | ({ type: 'request'; taskId: number; requestId: number } & HostRequest)
   | { type: 'settle'; taskId: number; permitId: number; actual: number }
   | { type: 'pause'; taskId: number; untilMs: number }

@@ -211,6 +211,9 @@ export class RemoteWorker {
       case 'log':
         ctx.log[message.level](message.message);
         break;
+      case 'items':
+        task.call.onItems?.(message.done, message.failed);
+        break;
       case 'request':
         void this.answer(message.requestId, () =>
           message.call === 'checkpoint'

@@ -16,6 +16,8 @@ export interface TaskCall {
   maxParallelism: number;
   /** A pipeline or fan-out task's place, still being read: the worker runs that function instead of `run`. */
   graph?: Promise<GraphPlace>;
+  /** Told as the worker's `each` finishes items: the attempt's counts so far (progress). */
+  onItems?(done: number, failed: number): void;
 }
 
 /** Room on a worker, held from `reserve` until the task run on it ends. */

@@ -104,6 +104,7 @@ async function runTask(message: TaskMessage): Promise<void> {
   const slot = free.pop() as WorkerSlot;
   const controller = new AbortController();
   running.set(message.taskId, controller);
+  const items = itemReports(message.taskId);
   let input: unknown;
   try {
     const { sql, resource } = await slot.open();
@@ -137,6 +138,7 @@ async function runTask(message: TaskMessage): Promise<void> {
               ...itemLimits(limits),
               pacer: slot.pacer,
             },
+            items.report,
           )
         : await (job.run as NonNullable<Job['run']>)(input, ctx);
     send({ type: 'result', taskId: message.taskId, value });
@@ -148,10 +150,34 @@ async function runTask(message: TaskMessage): Promise<void> {
       send({ type: 'error', taskId: message.taskId, error: toWire(error) });
     }
   } finally {
+    // Reached in the tick the result or error was sent: no count follows it.
+    items.stop();
     running.delete(message.taskId);
     free.push(slot);
     if (stopping && running.size === 0) void shutdown();
   }
+}
+
+/**
+ * A task's finished items, sent at most every 100 ms: a message per item could cost more than a
+ * fast `each` itself. The latest counts go; the result that ends the task carries the rest.
+ */
+function itemReports(taskId: number) {
+  let latest = { done: 0, failed: 0 };
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    report(done: number, failed: number) {
+      latest = { done, failed };
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        send({ type: 'items', taskId, ...latest });
+      }, 100);
+    },
+    stop() {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
 }
 
 /** The job's limits, held by the coordinator: each permit, pause and result is a message. */
