@@ -4,12 +4,14 @@
 // misses 4 of its 200 pages, so the run ends with exit 3 on purpose.
 //
 //   npx sluice run examples/scrape-titles.ts --out titles.jsonl
+//   npx sluice retry examples/scrape-titles.ts --failed-only
 //   SITE_URL=http://127.0.0.1:8788 npx sluice run examples/scrape-titles.ts
 import { parse } from 'node-html-parser';
 import { chunks, defineJob, PermanentError, throwIfThrottled } from 'sluice';
 import { HttpClient } from './demo/httpClient.ts';
-import { startSitePeer } from './peers/site.ts';
+import { startJobSite } from './peers/site.ts';
 
+const name = process.env.JOB_NAME ?? 'scrape-titles';
 let siteUrl = process.env.SITE_URL;
 let workers = 0;
 
@@ -26,7 +28,7 @@ async function* siteUrls(): AsyncGenerator<string> {
 }
 
 export default defineJob({
-  name: process.env.JOB_NAME ?? 'scrape-titles',
+  name,
   source: chunks(siteUrls(), 25),
   maxParallelism: Number(process.env.WORKERS ?? 4),
   pacing: {
@@ -35,10 +37,18 @@ export default defineJob({
   },
   retry: { attempts: 3, baseMs: 1000 },
   async prepare() {
-    // With no SITE_URL, the demo site (some slow pages, some 503, a few 404) runs in this process.
-    siteUrl ??= (
-      await startSitePeer({ pages: Number(process.env.PAGES ?? 200), unavailableTimes: 1 })
-    ).url;
+    // With no SITE_URL, the demo site (some slow pages, some 503, a few 404) runs in this process,
+    // on the same port every run (or SITE_PORT), as a real site keeps its address: a retry
+    // fetches the very URLs the first run stored.
+    siteUrl ??= await startJobSite(
+      name,
+      {
+        pages: Number(process.env.PAGES ?? 200),
+        // How many 503s an unavailable page gives before it recovers.
+        unavailableTimes: Number(process.env.UNAVAILABLE_TIMES ?? 1),
+      },
+      process.env.SITE_PORT ? Number(process.env.SITE_PORT) : undefined,
+    );
   },
   // The X-Worker header lets the site check each worker's spacing.
   setup: () => new HttpClient({ 'x-worker': `${process.pid}-${++workers}` }),

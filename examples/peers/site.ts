@@ -10,6 +10,7 @@ import {
   serveFromCommandLine,
   wholeNumber,
 } from './peerOptions.ts';
+import { stableHash } from './stableHash.ts';
 import { WorkerActivity, type WorkerStats } from './workerActivity.ts';
 
 export type { WorkerStats } from './workerActivity.ts';
@@ -182,6 +183,31 @@ export async function startSitePeer(given: SitePeerOptions = {}): Promise<Peer<S
     },
     stats,
   );
+}
+
+/**
+ * The demo site of one job, at an address that stays the same from run to run, as a real site's
+ * does: the URLs a run stores still reach it when `sluice retry` runs them again. The port comes
+ * from the job's name (20000 to 29999, below the ports the system hands out to outgoing
+ * connections). When another process of the same job (`sluice worker`) already serves it there,
+ * that site is used.
+ */
+export async function startJobSite(
+  job: string,
+  given: Omit<SitePeerOptions, 'port'> = {},
+  port = 20000 + (stableHash(`site:${job}`) % 10000),
+): Promise<string> {
+  try {
+    return (await startSitePeer({ ...given, port })).url;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
+    const url = `http://127.0.0.1:${port}`;
+    const health = await fetch(`${url}/health`).catch(() => undefined);
+    if (health?.ok) return url;
+    throw new Error(
+      `Port ${port} of job ${job}'s demo site is taken by something else: set SITE_PORT to a free port, or SITE_URL to a site`,
+    );
+  }
 }
 
 if (isMainModule(import.meta.url)) await serveFromCommandLine(sitePeerDefaults, startSitePeer);
