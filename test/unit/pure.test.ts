@@ -1,19 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { defineJob } from '../../src/job/defineJob.ts';
-import type { Source } from '../../src/job/types.ts';
 import { progressText } from '../../src/observe/progress.ts';
 import { summaryLine } from '../../src/observe/summary.ts';
 import { backoffMs } from '../../src/run/backoff.ts';
+import { fakeSource } from '../support/fakeSource.ts';
 
-const source: Source<number> = {
-  describe: 'fake',
-  fingerprint: 'f',
-  unit: 'items',
-  taskNoun: 'tasks',
-  input: (payload) => payload as number,
-  async *plan() {},
-};
+const source = fakeSource;
 
 describe('defineJob', () => {
   test('fills in defaults', () => {

@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { defineJob } from '../../src/job/defineJob.ts';
 import { pipeline, stage } from '../../src/job/taskGraph.ts';
-import type { RetryOptions, Source } from '../../src/job/types.ts';
+import type { RetryOptions } from '../../src/job/types.ts';
 import type { RateLimitOptions } from '../../src/limit/types.ts';
 import { parallelMap } from '../../src/map/parallelMap.ts';
 import { nearestName, optionNames } from '../../src/optionNames.ts';
@@ -14,15 +14,9 @@ import { fromFile } from '../../src/plan/fileItems.ts';
 import { microBatch } from '../../src/plan/microBatch.ts';
 import { tableRanges } from '../../src/plan/tableRanges.ts';
 import { upsert } from '../../src/sink/upsert.ts';
+import { fakeSource } from '../support/fakeSource.ts';
 
-const source: Source<number> = {
-  describe: 'fake',
-  fingerprint: 'f',
-  unit: 'items',
-  taskNoun: 'tasks',
-  input: (payload) => payload as number,
-  async *plan() {},
-};
+const source = fakeSource;
 
 /** A job with one extra option merged in; `as never` stands for a job module TypeScript never checked. */
 function job(extra: object) {
