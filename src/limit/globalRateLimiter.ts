@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres';
-import { storePause, storeReserve } from '../store/rateLimit.ts';
+import { toError } from '../errors.ts';
+import { ClockOffset, listenPauses, storePause, storeReserve } from '../store/rateLimit.ts';
 import { createRateLimiter } from './rateLimiter.ts';
 import { epochNow } from './reserve.ts';
 import type { RateLimiter, RateLimitOptions } from './types.ts';
@@ -33,18 +34,38 @@ export interface GlobalRateLimiterOptions {
  *
  * Limits of the design: a cost above 1 is released at its first slot, so across processes a window
  * may hold up to the budget + (largest cost - 1) (within one process the record keeps it exact);
- * `settle` below the estimate gives nothing back, as those slots are already past; a pause reaches
- * the other processes when they next reserve, within ~100 ms.
+ * `settle` below the estimate gives nothing back, as those slots are already past.
+ *
+ * A pause (a 429's Retry-After) is written to the shared row and announced with NOTIFY in one
+ * statement: every other process holds its releases when the notice arrives (about 1 ms after
+ * the commit here), not at its next reservation, and the slots it reserved earlier are not
+ * released during the pause.
  */
 export function createGlobalRateLimiter(sql: Sql, options: GlobalRateLimiterOptions): RateLimiter {
   const { budget, periodMs } = rateBudget(options.rateLimit);
   const name = options.name ?? 'rate';
   const now = options.now ?? epochNow;
   const ratePerMs = budget / (periodMs + marginMs);
+  const offset = new ClockOffset();
   return createRateLimiter(options.rateLimit, {
     now,
-    reserve: storeReserve(sql, options.jobId, name, ratePerMs, now),
+    reserve: storeReserve(sql, options.jobId, name, ratePerMs, now, offset),
     pause: storePause(sql, options.jobId, name, now),
+    watchPauses: (hold) => {
+      const toLocal = (serverMs: number, serverNowMs: number) =>
+        offset.toLocal(serverMs, serverNowMs, now());
+      const listening = listenPauses(sql, options.jobId, name, toLocal, hold).catch(
+        (error: unknown) => {
+          // Without the notice a pause still reaches this process at its next reservation.
+          process.emitWarning(
+            `sluice: cannot LISTEN for rate-limit pauses (${toError(error).message}); ` +
+              'a pause reaches this process at its next reservation',
+          );
+          return undefined;
+        },
+      );
+      return () => void listening.then((unlisten) => unlisten?.()).catch(() => {});
+    },
     maxLateMs: lateMs,
     onRelease: options.onRelease,
     onDrop: options.onDrop,

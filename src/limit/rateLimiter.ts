@@ -13,6 +13,11 @@ export interface RateLimiterDeps {
   reserve?: Reserve;
   /** Called by `pauseUntil`, so a shared schedule pauses every process, not just this one. */
   pause?: (untilMs: number) => Promise<void>;
+  /**
+   * Hears pauses that other processes write to the shared schedule and calls `hold` with each, at
+   * once rather than at the next reservation. Returns what stops listening.
+   */
+  watchPauses?: (hold: (untilMs: number) => void) => () => void;
   /** Slots released later than this are dropped rather than bunched. Default 20 ms. */
   maxLateMs?: number;
   /** Told of every release, with this limiter's clock: for metrics, and for tests of the cap. */
@@ -148,6 +153,19 @@ export function createRateLimiter(
     }
   };
 
+  /**
+   * Holds every release until `untilMs`. The pump reads `pausedUntil` before each release, so a
+   * slot reserved before the pause is never released during it (it is dropped as overdue after);
+   * a timer armed for such a slot finds the pause when it fires. True when the pause is new.
+   */
+  const hold = (untilMs: number): boolean => {
+    if (closed || !(untilMs > pausedUntil)) return false;
+    pausedUntil = untilMs;
+    pump();
+    return true;
+  };
+  const unwatch = deps.watchPauses?.(hold);
+
   const permit = (cost: number, spend: Spend): Permit => ({
     cost,
     settle(actualCost: number): void {
@@ -195,15 +213,14 @@ export function createRateLimiter(
     },
 
     pauseUntil(untilMs: number): void {
-      if (closed || !(untilMs > pausedUntil)) return;
-      pausedUntil = untilMs;
+      if (!hold(untilMs)) return;
       deps.pause?.(untilMs).catch((error: unknown) => fail(toError(error)));
-      pump();
     },
 
     close(): void {
       if (closed) return;
       closed = true;
+      unwatch?.();
       clearTimeout(timer);
       waiters.rejectAll(new SluiceError('The rate limiter was closed'));
     },

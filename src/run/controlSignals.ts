@@ -41,7 +41,8 @@ const longestTimer = 2 ** 31 - 1;
 
 /**
  * Turns changes of the job's status, made by any process on any machine, into this process's
- * stop and abort signals. A LISTEN on the jobs channel hears them at once; a poll each second is
+ * stop and abort signals. A LISTEN on the jobs channel hears them at once (a pause or cancel fires
+ * the signals from the notice itself, before reading the job); a poll each second is
  * the fallback for a lost notification or a connection that cannot LISTEN. The job's deadline, if
  * any, fails the job the same way, so every process stops.
  */
@@ -49,18 +50,26 @@ export async function watchJobControl(o: ControlSignalOptions): Promise<ControlS
   const stop = new AbortController();
   const abort = new AbortController();
 
+  /** Fires the signals for a stopped job: stop claiming and, unless merely paused, abort. */
+  const halt = (status: JobState['status'], reason: string | null) => {
+    if (!stop.signal.aborted) stop.abort(new JobStoppedError(`Job ${o.jobName} is ${status}`));
+    if (status !== 'paused' && !abort.signal.aborted) {
+      const why = reason === null ? '' : `: ${reason}`;
+      abort.abort(new JobStoppedError(`Job ${o.jobName} is ${status}${why}`));
+    }
+  };
+
+  let announced = false;
   const apply = (state: JobState | undefined) => {
     if (!state || state.status === 'running' || state.status === 'done') return;
     // A job that failed by itself (its tasks failed) has nothing left to stop.
     if (state.status === 'failed' && !state.stoppedBy) return;
-    const reason = state.statusReason;
-    if (!stop.signal.aborted) {
-      o.events.emit('job:control', { job: o.jobName, status: state.status, reason });
-      stop.abort(new JobStoppedError(`Job ${o.jobName} is ${state.status}`));
+    if (!announced) {
+      announced = true;
+      const { status, statusReason: reason } = state;
+      o.events.emit('job:control', { job: o.jobName, status, reason });
     }
-    if (state.status !== 'paused' && !abort.signal.aborted) {
-      abort.abort(new JobStoppedError(`Job ${o.jobName} is ${state.status}: ${reason ?? ''}`));
-    }
+    halt(state.status, state.statusReason);
   };
 
   // A change notified during a read may have committed after that read began: read again.
@@ -75,8 +84,13 @@ export async function watchJobControl(o: ControlSignalOptions): Promise<ControlS
 
   let unlisten: (() => Promise<void>) | undefined;
   try {
-    unlisten = await o.store.listenJobs((jobId) => {
-      if (jobId === o.jobId) void check();
+    unlisten = await o.store.listenJobs((jobId, status) => {
+      if (jobId !== o.jobId) return;
+      // A pause or cancel takes effect as the notice arrives: a read first would add a round
+      // trip (and a queue behind this process's busy pool) before any worker stops. The read
+      // below still brings the reason, and catches a change that overtook this one.
+      if (status === 'paused' || status === 'cancelled') halt(status, null);
+      void check();
     });
   } catch (error) {
     process.emitWarning(

@@ -29,6 +29,9 @@ export function pauseOnlyLimits(): JobLimits {
       pausedUntil = Math.max(pausedUntil, untilMs);
     },
     async acquire(_cost, signal) {
+      // Every item without a rate limit starts here: a cancelled job starts none, even if the
+      // chunk around it has not noticed the abort yet.
+      signal.throwIfAborted();
       const waitMs = pausedUntil - Date.now();
       if (waitMs > 0) await sleep(waitMs, undefined, { signal });
       return undefined;

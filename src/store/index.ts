@@ -200,7 +200,8 @@ export class Store {
   tripAlert = (jobId: string, action: 'warn' | 'pause' | 'abort', reason: string) =>
     tripAlert(this.sql, jobId, action, reason);
   /** Status changes of any job, announced by any process; returns a function that stops listening. */
-  listenJobs = (onChange: (jobId: string) => void) => listenJobs(this.sql, onChange);
+  listenJobs = (onChange: (jobId: string, status: JobState['status'] | undefined) => void) =>
+    listenJobs(this.sql, onChange);
 
   async close(): Promise<void> {
     await this.liveness?.release();

@@ -1,6 +1,8 @@
 import type { Sql } from 'postgres';
 import type { JobStatus } from './jobs.ts';
 
+const statuses: readonly JobStatus[] = ['running', 'paused', 'cancelled', 'done', 'failed'];
+
 /** Every change of a job's status is announced here, with `{ job, status }` as JSON. */
 export const jobsChannel = 'sluice_jobs';
 
@@ -118,17 +120,22 @@ export async function tripAlert(
 }
 
 /**
- * Calls `onChange(jobId)` for every status change any process announces. postgres.js listens on
- * a connection of its own, outside the pool, and listens again after a reconnect.
+ * Calls `onChange(jobId, status)` for every status change any process announces, with the status
+ * it announced. postgres.js listens on a connection of its own, outside the pool, and listens
+ * again after a reconnect.
  */
 export async function listenJobs(
   sql: Sql,
-  onChange: (jobId: string) => void,
+  onChange: (jobId: string, status: JobStatus | undefined) => void,
 ): Promise<() => Promise<void>> {
   const { unlisten } = await sql.listen(jobsChannel, (payload) => {
     try {
-      const { job } = JSON.parse(payload) as { job?: unknown };
-      if (typeof job === 'string') onChange(job);
+      const { job, status } = JSON.parse(payload) as { job?: unknown; status?: unknown };
+      if (typeof job === 'string')
+        onChange(
+          job,
+          statuses.find((known) => known === status),
+        );
     } catch {
       // Not ours: anyone may notify on a channel.
     }

@@ -19,7 +19,7 @@ interface Sample {
 }
 
 /** The database clock minus this process's clock, from the quickest recent round trip. */
-class ClockOffset {
+export class ClockOffset {
   #samples: Sample[] = [];
 
   record(sentMs: number, serverMs: number, receivedMs: number): void {
@@ -28,6 +28,14 @@ class ClockOffset {
       offsetMs: serverMs - (sentMs + receivedMs) / 2,
     });
     if (this.#samples.length > samplesKept) this.#samples.shift();
+  }
+
+  /**
+   * A server instant on this process's clock. Before any round trip it counts from now what was
+   * left at `serverNowMs`, which ends a pause a little late (by the notice's delivery), never early.
+   */
+  toLocal(serverMs: number, serverNowMs: number, localNowMs: number): number {
+    return this.#samples.length > 0 ? serverMs - this.ms : localNowMs + (serverMs - serverNowMs);
   }
 
   get ms(): number {
@@ -48,9 +56,10 @@ export function storeReserve(
   limitName: string,
   ratePerMs: number,
   now: () => number = epochNow,
+  /** Shared with `listenPauses`, which turns the server's pause times into this process's. */
+  offset: ClockOffset = new ClockOffset(),
 ): Reserve {
   const intervalMs = 1 / ratePerMs;
-  const offset = new ClockOffset();
   let warmedUp: Promise<void> | undefined;
   // The first queries of a pool open its connection; a few cheap ones first keep that slow round
   // trip out of the offset.
@@ -90,7 +99,9 @@ export function storeReserve(
 /**
  * Pushes the job's shared schedule `limitName` to `untilMs` (this process's clock), so a 429 that
  * one process sees pauses all of them. It sends the remaining duration, not the instant, so no
- * clock offset is needed; every process notices at its next reservation, within ~100 ms.
+ * clock offset is needed. The same statement records when the pause was written and notifies
+ * `limitsChannel`: every process listening holds its releases the moment the pause commits, and
+ * one that is not listening still meets the pushed schedule at its next reservation.
  */
 export function storePause(
   sql: Sql,
@@ -101,10 +112,50 @@ export function storePause(
   return async (untilMs) => {
     const delayMs = Math.max(0, untilMs - now());
     await sql`
-      insert into sluice.rate_limits as r (job_id, name, tat_ms, updated_ms)
-      select ${jobId}::bigint, ${limitName}::text, c.now_ms + ${delayMs}::float8, c.now_ms
-      from ${dbNowMs(sql)}
-      on conflict (job_id, name) do update
-        set tat_ms = greatest(r.tat_ms, excluded.tat_ms), updated_ms = excluded.updated_ms`;
+      with paused as (
+        insert into sluice.rate_limits as r
+          (job_id, name, tat_ms, updated_ms, paused_at_ms, paused_until_ms)
+        select ${jobId}::bigint, ${limitName}::text, c.now_ms + ${delayMs}::float8, c.now_ms,
+          c.now_ms, c.now_ms + ${delayMs}::float8
+        from ${dbNowMs(sql)}
+        on conflict (job_id, name) do update
+          set tat_ms = greatest(r.tat_ms, excluded.tat_ms), updated_ms = excluded.updated_ms,
+            paused_at_ms = excluded.paused_at_ms,
+            paused_until_ms = greatest(r.paused_until_ms, excluded.paused_until_ms)
+        returning job_id, name, paused_at_ms, paused_until_ms
+      )
+      select pg_notify(${limitsChannel}, json_build_object('job', job_id::text, 'name', name,
+        'atMs', paused_at_ms, 'untilMs', paused_until_ms)::text)
+      from paused`;
   };
+}
+
+/** Pauses of shared rate schedules are announced here, as `{ job, name, atMs, untilMs }` JSON. */
+export const limitsChannel = 'sluice_limits';
+
+/**
+ * Calls `hold(untilMs)`, on this process's clock, for every pause of the schedule `limitName`
+ * that any process writes. postgres.js listens on one connection of its own per pool (the one that
+ * job control already holds), and listens again after a reconnect. Returns a function that stops.
+ */
+export async function listenPauses(
+  sql: Sql,
+  jobId: string,
+  limitName: string,
+  toLocal: (serverMs: number, serverNowMs: number) => number,
+  hold: (untilMs: number) => void,
+): Promise<() => Promise<void>> {
+  const { unlisten } = await sql.listen(limitsChannel, (payload) => {
+    let notice: { job?: unknown; name?: unknown; atMs?: unknown; untilMs?: unknown };
+    try {
+      notice = JSON.parse(payload);
+    } catch {
+      return; // Not ours: anyone may notify on a channel.
+    }
+    const { job, name, atMs, untilMs } = notice;
+    if (job !== jobId || name !== limitName) return;
+    if (typeof atMs !== 'number' || typeof untilMs !== 'number') return;
+    hold(toLocal(untilMs, atMs));
+  });
+  return unlisten;
 }
