@@ -16,6 +16,7 @@ import { pauseOnlyLimits, permitHandle } from '../jobLimits.ts';
 import { type ItemLimits, runItems } from '../runItems.ts';
 import { runGraphPlace, sourceInput } from '../taskGraph.ts';
 import { WorkerSlot } from '../workerSlot.ts';
+import { exitWithCoordinator } from './coordinatorWatch.ts';
 import {
   type FromWorker,
   fromWire,
@@ -262,11 +263,7 @@ if (isMainThread) {
   // Ctrl-C on a terminal reaches the whole process group. The coordinator decides what a worker
   // does then: finish its task and take the poison pill, or abort.
   process.on('SIGINT', () => {});
-  // The coordinator died or let go: nobody can take a result any more.
-  process.on('disconnect', () => {
-    lifetime.abort(new SluiceError('The coordinator went away'));
-    process.exit(1);
-  });
+  exitWithCoordinator();
 } else {
   parentPort?.on('message', onMessage);
 }
