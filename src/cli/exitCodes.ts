@@ -1,12 +1,15 @@
 /** Exit codes of the CLI; documented in the README. */
 export const exitCodes = {
-  /** Every task is done. */
+  /** Every task and every item is done. */
   ok: 0,
   /** sluice itself failed: a bug, or the database went away mid-run. */
   internal: 1,
   /** Bad input: an option, file, table, column, or an unreachable database. Nothing was changed. */
   badInput: 2,
-  /** The job finished, but some tasks failed after all their attempts. */
+  /**
+   * The job finished with status `failed`: every task ran to its end, but some tasks, or some
+   * items of tasks that are done, failed after all their attempts.
+   */
   tasksFailed: 3,
   /** The failure-rate alert paused the job (resumable) or aborted it (failed). */
   alert: 4,

@@ -4,6 +4,12 @@ export type RunStatus = 'done' | 'failed' | 'interrupted' | 'paused' | 'cancelle
 /** The outcome of one `sluice run`, as printed at the end and returned by `runJob`. */
 export interface RunSummary {
   job: string;
+  /**
+   * `done`: every task and item succeeded (exit 0). `failed` with no `stoppedBy`: the job ran to
+   * its end, but some tasks, or some items of tasks that are done, failed after all their
+   * attempts (exit 3; their dead letters say which). `failed` with `stoppedBy`: the failure-rate
+   * alert or the deadline aborted it (exit 4, 7).
+   */
   status: RunStatus;
   /** Why the job is paused, cancelled, or failed by its alert or deadline. */
   reason?: string;
