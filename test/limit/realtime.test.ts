@@ -25,9 +25,11 @@ test.each([100, 1000, 5000])(
     const onRelease = (at: number, cost: number) => releases.push({ at, cost });
     await demand(createRateLimiter({ perSecond: rate }, { onRelease }), 50, 2000);
     expect(worstWindow(releases, 1000)).toBeLessThanOrEqual(rate);
+    // The mean over 1.5 s is no cap: slots a stalled event loop releases together right after
+    // the first second may lift it a little above the rate (5,022/s of 5,000 on a loaded CI run)
+    // while every 1-s window holds, which is what the limit promises and is asserted above.
     const first = releases[0]?.at ?? 0;
     const counted = releases.filter((r) => r.at < first + 1500).length;
     expect(counted / 1.5).toBeGreaterThan(rate * 0.8);
-    expect(counted / 1.5).toBeLessThanOrEqual(rate);
   },
 );
