@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { InputError, SluiceError } from '../errors.ts';
 
@@ -97,8 +97,11 @@ async function runAs(
   try {
     await run(file, args, { ...user, env: { ...process.env, LC_ALL: 'C' } });
   } catch (error) {
-    const detail =
-      (error as { stderr?: string }).stderr?.trim().split('\n').at(-1) ?? String(error);
+    // initdb and pg_ctl explain on stderr, sometimes on stdout; the last line says why.
+    const { stderr, stdout } = error as { stderr?: string; stdout?: string };
+    const detail = [stderr, stdout, String(error)]
+      .map((text) => text?.trim().split('\n').at(-1))
+      .find((line) => line);
     throw new SluiceError(`Embedded PostgreSQL: ${file.split('/').at(-1)} failed: ${detail}`);
   }
 }
@@ -113,6 +116,7 @@ export async function startEmbedded(root: string): Promise<EmbeddedServer> {
   const dataDir = join(base, 'pg');
   const settingsFile = join(base, 'embedded.json');
   const [bin, user] = await Promise.all([binaries(), serverUser()]);
+  if (user) await checkReachable(base, user);
   await mkdir(base, { recursive: true });
 
   let settings: Settings;
@@ -166,6 +170,25 @@ export async function startEmbedded(root: string): Promise<EmbeddedServer> {
     throw error;
   }
   return { url, dataDir, started: true, stop };
+}
+
+/**
+ * As root, the server runs as `postgres`, who must be able to enter every folder above its data
+ * (a 0700 temporary folder of root's is a common trap); initdb alone only says it failed.
+ */
+async function checkReachable(dir: string, user: { uid: number; gid: number }): Promise<void> {
+  for (let path = dir; ; path = dirname(path)) {
+    const found = await stat(path).catch(() => undefined);
+    if (!found) continue; // not created yet: made by root, then handed over
+    const { mode, uid, gid } = found;
+    const bit = uid === user.uid ? 0o100 : gid === user.gid ? 0o010 : 0o001;
+    if ((mode & bit) === 0) {
+      throw new InputError(
+        `The embedded PostgreSQL runs as OS user \`postgres\`, who cannot enter \`${path}\` (mode ${(mode & 0o777).toString(8)}): allow it (chmod o+x) or set DATABASE_URL`,
+      );
+    }
+    if (dirname(path) === path) return;
+  }
 }
 
 async function isRunning(
