@@ -1,6 +1,7 @@
 // The job of the held-rate benchmark: ITEMS items in chunks of CHUNK under a global rate limit of
-// RATE/s. Each item only records when it started (epoch ms, the clock the limiter uses), so the
-// benchmark measures the limiter and not a network; `--json` streams those times as outcomes.
+// RATE/s. Each item only appends when it started (epoch ms, the clock the limiter uses) to
+// START_FILE, so the benchmark measures the limiter and not a network.
+import { appendFileSync } from 'node:fs';
 import { chunks, defineJob } from 'sluice';
 
 const env = process.env;
@@ -13,7 +14,8 @@ export default defineJob({
   ),
   maxParallelism: Number(env.CAP ?? 8),
   rateLimit: { perSecond: Number(env.RATE ?? 40) },
-  async each() {
-    return performance.timeOrigin + performance.now();
+  async each(item) {
+    appendFileSync(env.START_FILE as string, `${performance.timeOrigin + performance.now()}\n`);
+    return item;
   },
 });
