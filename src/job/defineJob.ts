@@ -46,6 +46,7 @@ const jobOptionNames = optionNames<JobOptions<unknown, unknown, unknown, unknown
   timeout: true,
   deadline: true,
   executor: true,
+  transactional: true,
   funcRamMb: true,
   funcCpu: true,
   prepare: true,
@@ -127,6 +128,7 @@ export function defineJob<Input, Report, Result = undefined, Resource = undefine
     itemKey: itemKeyFunction(options.itemKey as ((item: unknown) => string) | undefined),
     ...validateControl(options, jobPlace),
     ...validateExecutor(options, jobPlace),
+    transactional: checkTransactional(options),
     ...validateTaskGraph(options as TaskGraphOptions),
     prepare: options.prepare,
     initial: options.initial ?? (() => undefined as Result),
@@ -147,6 +149,35 @@ function checkCombine(options: { run?: unknown; initial?: unknown; reduce?: unkn
       'Expected either `combine` (the result is the combined partials) or `initial`/`reduce`, not both',
     );
   }
+}
+
+/**
+ * `transactional` commits a task's writes with its completion, both on the worker's own connection.
+ * A thread or process worker writes on its own connection while the coordinator records the task on
+ * another, and a pipeline stage or fan-out records children: neither can share that transaction.
+ * runJob checks again, as `--executor` may change the mode after defineJob.
+ */
+export function checkTransactional(options: {
+  transactional?: unknown;
+  executor?: { mode?: unknown };
+  stages?: unknown;
+  fanOut?: unknown;
+}): boolean {
+  const given = options.transactional ?? false;
+  if (typeof given !== 'boolean') throw expected('transactional', 'true or false', given);
+  if (!given) return false;
+  const mode = options.executor?.mode;
+  if (mode === 'thread' || mode === 'process') {
+    throw new InputError(
+      `Expected \`transactional\` with executor \`async\` or \`sequential\`, got \`${mode}\`: a ${mode} worker's writes and the task's completion would be on two connections`,
+    );
+  }
+  if (options.stages !== undefined || options.fanOut !== undefined) {
+    throw new InputError(
+      'Expected `transactional` with `run` or `each`; `stages` and `fanOut` record their next tasks outside the transaction',
+    );
+  }
+  return true;
 }
 
 const backoffs = ['exponential', 'fixed'] as const;

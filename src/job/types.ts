@@ -199,6 +199,16 @@ export interface JobOptions<Input, Report, Result, Resource = undefined> {
   deadline?: number | Date;
   /** Where tasks run: in this process (`async`, the default, or `sequential`), in worker threads or in child processes. */
   executor?: ExecutorOptions;
+  /**
+   * Exactly-once writes for a job that writes where its state lives (the source database, when no
+   * separate state database is given). `ctx.sql` then runs inside one transaction per attempt, and
+   * the task's completion, fenced by its claim, commits in that same transaction: a crash leaves
+   * both the writes and the completion or neither, and a reclaimed task's stale attempt rolls back.
+   * With `each`, every item runs under a savepoint, and its outcome commits with the chunk. Not
+   * with `thread` or `process` executors, `stages` or `fanOut`, nor a separate state database.
+   * Row locks are held until the task ends: keep such tasks short. Default false.
+   */
+  transactional?: boolean;
   /** V8 heap limit of each thread or process worker, in MB; a task above it fails as out of memory. */
   funcRamMb?: number;
   /** Tasks one process worker runs at once (mode `process` only). Default 1. */
@@ -253,6 +263,8 @@ export interface Job<Input = unknown, Report = unknown, Result = unknown, Resour
   readonly timeout?: number;
   readonly deadline?: number | Date;
   readonly executor: ExecutorOptions;
+  /** `ctx.sql` and the task's completion commit in one transaction (see JobOptions). */
+  readonly transactional: boolean;
   readonly funcRamMb?: number;
   readonly funcCpu: number;
   /** The file the job was loaded from; thread and process workers import it again. */

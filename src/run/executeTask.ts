@@ -2,7 +2,13 @@ import { RateLimitedError, SluiceError, toError } from '../errors.ts';
 import { checkOutcomes, type Outcome } from '../job/outcome.ts';
 import type { Job, TaskContext } from '../job/types.ts';
 import type { Events } from '../observe/events.ts';
-import type { Claim, ClaimedTask, Store } from '../store/index.ts';
+import {
+  type Claim,
+  type ClaimedTask,
+  inTaskTransaction,
+  type Store,
+  type TaskWrites,
+} from '../store/index.ts';
 import { redactError, redactSecrets } from '../store/redact.ts';
 import { abortable } from './abortable.ts';
 import { backoffMs, canRetry } from './backoff.ts';
@@ -72,6 +78,8 @@ export async function executeTask(
   try {
     const host = context({ ...r, abort }, task, claim);
     let report: unknown;
+    // How the task was recorded: inside its transaction, or (undefined) through the store below.
+    let settled: Settled | undefined;
     if (executor && room) {
       // A thread or process worker runs the job's function; checkpoints, logs and permits come
       // back here as messages.
@@ -91,35 +99,39 @@ export async function executeTask(
         input = await abortable(job.source.load(task.payload, { sql }), abort);
       }
       const ctx: TaskContext = { ...host, sql, resource };
-      report = job.each
-        ? await abortable(
-            runItems(job, input as unknown[], ctx, { ...r.limits, pacer: worker.pacer }, onItems),
-            abort,
-          )
-        : await abortable(
-            graph
-              ? runGraphPlace(job, await graph.place(), task.payload, ctx)
-              : (job.run as NonNullable<Job['run']>)(input, ctx),
-            abort,
-          );
+      const limits = { ...r.limits, pacer: worker.pacer };
+      const runHere = async (c: TaskContext, inTransaction = false) =>
+        job.each
+          ? runItems(job, input as unknown[], c, limits, onItems, inTransaction)
+          : graph
+            ? runGraphPlace(job, await graph.place(), task.payload, c)
+            : (job.run as NonNullable<Job['run']>)(input, c);
+      if (job.transactional) {
+        // A timeout waits for the code to return, as the worker's connection holds the transaction
+        // until then (its query is cancelled); the run's abort does not, as the connection closes
+        // with the run. An attempt past either commits nothing.
+        const inTransaction = inTaskTransaction(sql, claim, async (writes, fenced) => {
+          const checkpoint = async (cursor: unknown) => {
+            if (!(await writes.checkpoint(fenced, cursor))) throw staleAttempt(task.seq);
+          };
+          const report = await runHere({ ...ctx, checkpoint }, true);
+          abort.throwIfAborted();
+          settled = await finish(r, task, writes, fenced, report);
+          return settled.accepted;
+        });
+        await abortable(inTransaction, r.abort);
+      } else {
+        report = await abortable(runHere(ctx), abort);
+      }
     }
     await unmarked;
     // A whole task is one signal for the adaptive cap; `each` reports item by item.
     if (!job.each) r.limits.adaptive?.record({ ok: true, latencyMs: performance.now() - started });
-    let accepted: boolean;
-    let items = task.items;
-    if (graph) {
-      accepted = await graph.complete(report);
-    } else if (job.source.outcomes && !job.combine) {
-      const outcomes = checkOutcomes(report);
-      const keys = outcomes.map((o) => job.itemKey(o.item));
-      accepted = await store.recordChunk(claim, task.attempts, outcomes, undefined, keys);
-      items = outcomes.filter((o) => o.ok).length;
-      if (accepted) events.emit('task:outcomes', { seq: task.seq, outcomes });
-    } else {
-      // A map's partials are stored as its report, so a resumed job never runs it again.
-      accepted = await store.complete(claim, job.combine ? keyedPartials(report) : report);
-    }
+    settled ??= graph
+      ? { accepted: await graph.complete(report), items: task.items }
+      : await finish(r, task, store, claim, report);
+    const { accepted, items, outcomes } = settled;
+    if (accepted && outcomes) events.emit('task:outcomes', { seq: task.seq, outcomes });
     events.emit('task:done', { seq: task.seq, items, ms: performance.now() - started, accepted });
   } catch (thrown) {
     await unmarked;
@@ -164,6 +176,37 @@ export async function executeTask(
   }
 }
 
+/** How a finished attempt was recorded: accepted unless its claim was stale. */
+interface Settled {
+  accepted: boolean;
+  /** Items done, for progress: a chunk's that succeeded, otherwise the task's. */
+  items: number;
+  outcomes?: Outcome[];
+}
+
+/** Records a finished task: its per-item outcomes, or its report. */
+async function finish(
+  r: TaskRunner,
+  task: ClaimedTask,
+  writes: TaskWrites,
+  claim: Claim,
+  report: unknown,
+): Promise<Settled> {
+  const { job } = r;
+  if (job.source.outcomes && !job.combine) {
+    const outcomes = checkOutcomes(report);
+    const keys = outcomes.map((o) => job.itemKey(o.item));
+    const accepted = await writes.recordChunk(claim, task.attempts, outcomes, undefined, keys);
+    return { accepted, items: outcomes.filter((o) => o.ok).length, outcomes };
+  }
+  // A map's partials are stored as its report, so a resumed job never runs it again.
+  const accepted = await writes.complete(claim, job.combine ? keyedPartials(report) : report);
+  return { accepted, items: task.items };
+}
+
+const staleAttempt = (seq: number) =>
+  new SluiceError(`Task ${seq} was claimed by another worker; this attempt is stale`);
+
 function context(r: TaskRunner, task: ClaimedTask, claim: Claim): HostContext {
   const log = (level: 'info' | 'warn') => (message: string) =>
     r.events.emit('task:log', { seq: task.seq, level, message: redactSecrets(message) });
@@ -175,11 +218,7 @@ function context(r: TaskRunner, task: ClaimedTask, claim: Claim): HostContext {
     resumeFrom: task.checkpoint ?? undefined,
     limit: permitHandle(r.limits, r.abort),
     checkpoint: async (cursor) => {
-      if (!(await r.store.checkpoint(claim, cursor))) {
-        throw new SluiceError(
-          `Task ${task.seq} was claimed by another worker; this attempt is stale`,
-        );
-      }
+      if (!(await r.store.checkpoint(claim, cursor))) throw staleAttempt(task.seq);
     },
   };
 }

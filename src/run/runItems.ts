@@ -3,6 +3,7 @@ import { RateLimitedError, toError } from '../errors.ts';
 import { failed, type Outcome, succeeded } from '../job/outcome.ts';
 import type { Job, TaskContext } from '../job/types.ts';
 import type { Pacer } from '../limit/pacing.ts';
+import { underSavepoint } from '../store/index.ts';
 import { backoffMs, canRetry } from './backoff.ts';
 import { type JobLimits, permitHandle } from './jobLimits.ts';
 
@@ -29,11 +30,20 @@ export async function runItems(
   limits: ItemLimits,
   /** Told after each item this attempt finishes, with the counts so far (progress). */
   onItems?: (done: number, failed: number) => void,
+  /**
+   * The chunk runs in one transaction (a `transactional` job): each try of an item runs under a
+   * savepoint, so a failed try rolls back its own writes and the chunk goes on.
+   */
+  inTransaction = false,
 ): Promise<Outcome[]> {
   const each = job.each as (item: unknown, ctx: TaskContext) => unknown;
+  const tryItem = inTransaction
+    ? (item: unknown, c: TaskContext) => underSavepoint(c.sql, async () => each(item, c))
+    : each;
   // A sequential job checkpoints after every item, so a crash resumes at the next item, not at the
-  // chunk's start. That is a write per item: worth it only at a cap of 1, for small datasets.
-  const perItem = job.maxParallelism === 1;
+  // chunk's start. That is a write per item: worth it only at a cap of 1, for small datasets. In a
+  // transaction it would commit with the chunk anyway, so a crash restarts the chunk, as it must.
+  const perItem = job.maxParallelism === 1 && !inTransaction;
   const outcomes: Outcome[] = perItem ? resumedOutcomes(ctx.resumeFrom, items.length) : [];
   let done = 0;
   let failedItems = 0;
@@ -46,7 +56,7 @@ export async function runItems(
       const permit = await limits.limiter?.acquire(limits.cost(item), ctx.signal);
       const started = performance.now();
       try {
-        const value = await each(item, {
+        const value = await tryItem(item, {
           ...ctx,
           attempt,
           limit: permitHandle(limits, ctx.signal, permit),

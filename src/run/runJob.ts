@@ -1,4 +1,5 @@
 import { InputError, SluiceError } from '../errors.ts';
+import { checkTransactional } from '../job/defineJob.ts';
 import type { Job } from '../job/types.ts';
 import { Events } from '../observe/events.ts';
 import type { RunStatus, RunSummary } from '../observe/summary.ts';
@@ -55,6 +56,8 @@ export async function runJob<Input, Report, Result, Resource>(
   const events = options.events ?? new Events();
   const cap = options.maxParallelism ?? job.maxParallelism;
   const concurrency = localSlots(job, cap, options.concurrency);
+  // `--executor` may have given a transactional job a mode whose writes it cannot share.
+  checkTransactional(job);
   // Thread and process workers run the job's function; the mode's bad input is refused here.
   const executor = createExecutor(job, options.sourceUrl);
   const started = performance.now();
@@ -67,6 +70,11 @@ export async function runJob<Input, Report, Result, Resource>(
   try {
     // A source URL that reaches something other than PostgreSQL would hang planning forever.
     await checkReachable(source, options.sourceUrl);
+    if (job.transactional && !(await store.sharesDatabase(source))) {
+      throw new InputError(
+        'Expected `transactional` jobs to write where their state lives: the state database (--state-url or SLUICE_STATE_URL) is not the source database',
+      );
+    }
     // Thread and process workers load the job module while it prepares; a module that fails to
     // load in them is refused before anything is written.
     const workersReady = executor?.start();

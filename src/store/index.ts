@@ -54,6 +54,12 @@ import {
   readChildren,
   readGraphReports,
 } from './taskGraph.ts';
+import {
+  inTaskTransaction,
+  sharesDatabase,
+  type TaskWrites,
+  underSavepoint,
+} from './taskTransaction.ts';
 
 export type {
   ChildResult,
@@ -65,7 +71,10 @@ export type {
   JobRow,
   JobState,
   StatusChange,
+  TaskWrites,
 };
+// Transactional tasks run their writes and completion on the worker's own connection.
+export { inTaskTransaction, underSavepoint };
 
 /**
  * The job state store, behind the operations the runner needs. Everything below it is SQL on
@@ -182,6 +191,9 @@ export class Store {
     appendBatch(this.sql, jobId, items, position);
   closeFeed = (jobId: string) => closeFeed(this.sql, jobId);
   tryFeedLock = (jobId: string) => tryFeedLock(this.sql, jobId);
+
+  /** True when `other` reaches this store's own database, as a transactional job needs. */
+  sharesDatabase = (other: Sql) => sharesDatabase(this.sql, other);
 
   counts = (jobId: string) => countTasks(this.sql, jobId);
   hasOpenTasks = (jobId: string) => hasOpenTasks(this.sql, jobId);

@@ -6,6 +6,11 @@ export interface Claim {
   jobId: string;
   seq: number;
   epoch: number;
+  /**
+   * Set for a transactional attempt (taskTransaction.ts): its writes land only inside the
+   * transaction that set this token, never on a session postgres.js reopened after a lost one.
+   */
+  transaction?: string;
 }
 
 /**
@@ -23,6 +28,7 @@ export async function completeTask(
       items = case when ${handedOnItems} then 0 else items end, error = null,
       error_stack = null, owner = null, lease_until = null, finished_at = now()
     where job_id = ${claim.jobId} and seq = ${claim.seq} and epoch = ${claim.epoch} and status = 'running'
+      and (${claim.transaction ?? null}::text is null or current_setting('sluice.claim', true) = ${claim.transaction ?? null})
     returning seq`;
   return rows.length > 0;
 }
@@ -70,6 +76,7 @@ export async function saveCheckpoint(sql: Sql, claim: Claim, cursor: unknown): P
   const rows = await sql`
     update sluice.tasks set checkpoint = ${toJsonText(cursor)}::text::jsonb
     where job_id = ${claim.jobId} and seq = ${claim.seq} and epoch = ${claim.epoch} and status = 'running'
+      and (${claim.transaction ?? null}::text is null or current_setting('sluice.claim', true) = ${claim.transaction ?? null})
     returning seq`;
   return rows.length > 0;
 }

@@ -1,4 +1,4 @@
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { defaultItemKey } from '../job/defineJob.ts';
 import type { Outcome } from '../job/outcome.ts';
 import { deadLetterColumns } from './deadLetters.ts';
@@ -31,7 +31,7 @@ function columns(outcomes: readonly Outcome[]) {
  * chunks of 100 outcomes, 4 writers.
  */
 export async function recordChunk(
-  sql: Sql,
+  sql: Sql | TransactionSql,
   claim: Claim,
   attempt: number,
   outcomes: readonly Outcome[],
@@ -50,6 +50,7 @@ export async function recordChunk(
         error = ${failure?.message ?? null}, error_stack = ${failure?.stack ?? null},
         owner = null, lease_until = null, finished_at = now()
       where job_id = ${claim.jobId} and seq = ${claim.seq} and epoch = ${claim.epoch} and status = 'running'
+        and (${claim.transaction ?? null}::text is null or current_setting('sluice.claim', true) = ${claim.transaction ?? null})
       returning job_id, seq
     ), extra as (
       delete from sluice.outcomes o using finished f

@@ -63,8 +63,8 @@ describe('defineJob({...})', () => {
       job({ banana: 1 }),
       'Unknown option `banana` in defineJob({...}); expected one of: name, source, run, each, ' +
         'stages, fanOut, handlers, fanIn, rateLimit, pacing, setup, teardown, maxParallelism, ' +
-        'retry, itemKey, alert, onAlert, timeout, deadline, executor, funcRamMb, funcCpu, prepare, ' +
-        'initial, reduce, combine',
+        'retry, itemKey, alert, onAlert, timeout, deadline, executor, transactional, funcRamMb, ' +
+        'funcCpu, prepare, initial, reduce, combine',
     );
   });
   test('is reported before the errors its absence causes', () => {
