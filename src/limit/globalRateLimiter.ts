@@ -26,6 +26,9 @@ export interface GlobalRateLimiterOptions {
   /** As in createRateLimiter: told of every release of this process. */
   onRelease?: (atMs: number, cost: number) => void;
   onDrop?: (units: number) => void;
+  /** Told of every new pause, seen here or heard from another process: thread and process
+   * workers are told at once, so a permit on its way to one is not used during the pause. */
+  onPause?: (untilMs: number) => void;
 }
 
 /**
@@ -69,5 +72,6 @@ export function createGlobalRateLimiter(sql: Sql, options: GlobalRateLimiterOpti
     maxLateMs: lateMs,
     onRelease: options.onRelease,
     onDrop: options.onDrop,
+    onHold: options.onPause,
   });
 }

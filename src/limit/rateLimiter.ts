@@ -18,6 +18,8 @@ export interface RateLimiterDeps {
    * once rather than at the next reservation. Returns what stops listening.
    */
   watchPauses?: (hold: (untilMs: number) => void) => () => void;
+  /** Told of every new pause, this process's own or one heard from another: to relay it on. */
+  onHold?: (untilMs: number) => void;
   /** Slots released later than this are dropped rather than bunched. Default 20 ms. */
   maxLateMs?: number;
   /** Told of every release, with this limiter's clock: for metrics, and for tests of the cap. */
@@ -161,6 +163,7 @@ export function createRateLimiter(
   const hold = (untilMs: number): boolean => {
     if (closed || !(untilMs > pausedUntil)) return false;
     pausedUntil = untilMs;
+    deps.onHold?.(untilMs);
     pump();
     return true;
   };

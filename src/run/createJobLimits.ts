@@ -14,7 +14,13 @@ import { type JobLimits, pauseOnlyLimits } from './jobLimits.ts';
 export function createJobLimits(job: Job, store: Store, jobId: string, events: Events): JobLimits {
   const { rateLimit, pacing } = job;
   const gate = pauseOnlyLimits();
-  const limiter = rateLimit ? createGlobalRateLimiter(store.sql, { jobId, rateLimit }) : undefined;
+  const pauseListeners = new Set<(untilMs: number) => void>();
+  const onPause = (untilMs: number) => {
+    for (const listener of pauseListeners) listener(untilMs);
+  };
+  const limiter = rateLimit
+    ? createGlobalRateLimiter(store.sql, { jobId, rateLimit, onPause })
+    : undefined;
   const adaptive =
     job.adaptiveStart === undefined
       ? undefined
@@ -28,6 +34,10 @@ export function createJobLimits(job: Job, store: Store, jobId: string, events: E
     pacerFor: () => (pacing ? createPacer(pacing) : undefined),
     cost: itemCosts(rateLimit),
     pauseAll: (untilMs) => (limiter ? limiter.pauseUntil(untilMs) : gate.pauseAll(untilMs)),
+    watchPauses(listener) {
+      pauseListeners.add(listener);
+      return () => pauseListeners.delete(listener);
+    },
     acquire: (cost, signal) =>
       limiter ? limiter.acquire(cost, signal) : gate.acquire(cost, signal),
     close: () => limiter?.close(),

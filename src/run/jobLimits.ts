@@ -14,15 +14,21 @@ export interface JobLimits {
   cost(item: unknown): number;
   /** Holds every worker until `untilMs`. */
   pauseAll(untilMs: number): void;
+  /**
+   * Calls `listener` with every new pause of the rate limiter, this process's own or one another
+   * process announced; returns what stops it. Thread and process workers relay it this way.
+   */
+  watchPauses?(listener: (untilMs: number) => void): () => void;
   /** `ctx.limit.acquire` for a job's `run`: a permit, or just the end of any pause. */
   acquire(cost: number, signal: AbortSignal): Promise<Permit | undefined>;
   close(): void;
 }
 
 /** Limits for a job without a rate limit or pacing: only the shared pause after a 429. */
-export function pauseOnlyLimits(): JobLimits {
+export function pauseOnlyLimits(): JobLimits & { pausedUntil(): number } {
   let pausedUntil = 0;
   return {
+    pausedUntil: () => pausedUntil,
     pacerFor: () => undefined,
     cost: () => 1,
     pauseAll(untilMs) {

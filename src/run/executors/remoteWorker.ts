@@ -135,7 +135,11 @@ export class RemoteWorker {
         grace = setTimeout(() => this.kill(), this.o.graceMs);
         grace.unref();
       };
+      // A pause of the rate limiter (this process's or another's) reaches this worker at once,
+      // so a permit already on its way there is dropped rather than used during the pause.
+      const unwatch = call.limits.watchPauses?.((untilMs) => this.pause(untilMs));
       const dispose = () => {
+        unwatch?.();
         ctx.signal.removeEventListener('abort', onAbort);
         clearTimeout(grace);
         this.tasks.delete(taskId);

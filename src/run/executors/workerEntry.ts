@@ -184,14 +184,21 @@ function itemReports(taskId: number) {
 /** The job's limits, held by the coordinator: each permit, pause and result is a message. */
 function remoteLimits({ init, cost }: Loaded, taskId: number): ItemLimits {
   const acquire = async (cost: number, signal: AbortSignal): Promise<Permit | undefined> => {
-    const granted = (await request(taskId, { call: 'acquire', cost }, signal)) as {
-      permitId: number;
-      cost: number;
-    } | null;
-    if (!granted) return undefined;
+    let granted: { permitId: number; cost: number } | null;
+    for (;;) {
+      granted = (await request(taskId, { call: 'acquire', cost }, signal)) as typeof granted;
+      if (!granted) return undefined;
+      // A permit granted just before a pause can arrive with the pause right behind it (this
+      // worker was descheduled meanwhile): let the messages already here be handled first, and
+      // drop the permit if one paused the job; a fresh one is asked for once the pause ends.
+      await new Promise((done) => setImmediate(done));
+      if (pauses.pausedUntil() <= Date.now()) break;
+      await pauses.acquire(0, signal);
+    }
+    const permitId = granted.permitId;
     return {
       cost: granted.cost,
-      settle: (actual) => send({ type: 'settle', taskId, permitId: granted.permitId, actual }),
+      settle: (actual) => send({ type: 'settle', taskId, permitId, actual }),
     };
   };
   const pauseAll = (untilMs: number) => {
