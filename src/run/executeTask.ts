@@ -16,7 +16,7 @@ import type { Executor, HostContext, TaskCall } from './executors/types.ts';
 import { type JobLimits, permitHandle } from './jobLimits.ts';
 import { keyedPartials } from './mapReduce.ts';
 import { reserveWorker } from './reserveWorker.ts';
-import { runItems } from './runItems.ts';
+import { ChunkPausedError, runItems } from './runItems.ts';
 import { graphStep, runGraphPlace } from './taskGraph.ts';
 import { attemptSignal } from './taskTimeout.ts';
 import type { WorkerSlot } from './workerSlot.ts';
@@ -88,6 +88,7 @@ export async function executeTask(
         maxParallelism: job.maxParallelism,
         graph: graph?.place(),
         onItems,
+        stop: r.stop,
       };
       report = await abortable(executor.run(call, room), abort).finally(() => {
         input = call.input;
@@ -102,7 +103,7 @@ export async function executeTask(
       const limits = { ...r.limits, pacer: worker.pacer };
       const runHere = async (c: TaskContext, inTransaction = false) =>
         job.each
-          ? runItems(job, input as unknown[], c, limits, onItems, inTransaction)
+          ? runItems(job, input as unknown[], c, limits, { onItems, inTransaction, stop: r.stop })
           : graph
             ? runGraphPlace(job, await graph.place(), task.payload, c)
             : (job.run as NonNullable<Job['run']>)(input, c);
@@ -135,7 +136,9 @@ export async function executeTask(
     events.emit('task:done', { seq: task.seq, items, ms: performance.now() - started, accepted });
   } catch (thrown) {
     await unmarked;
-    if (abort.aborted && !attempt.timedOut) {
+    // Paused between items (here or in a thread or process worker): back untouched, to resume.
+    const paused = (thrown as Error | undefined)?.name === ChunkPausedError.name;
+    if (paused || (abort.aborted && !attempt.timedOut)) {
       await store.release(claim);
       events.emit('task:released', { seq: task.seq });
       return;

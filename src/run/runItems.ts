@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RateLimitedError, toError } from '../errors.ts';
+import { RateLimitedError, SluiceError, toError } from '../errors.ts';
 import { failed, type Outcome, succeeded } from '../job/outcome.ts';
 import type { Job, TaskContext } from '../job/types.ts';
 import type { Pacer } from '../limit/pacing.ts';
@@ -28,14 +28,9 @@ export async function runItems(
   items: unknown[],
   ctx: TaskContext,
   limits: ItemLimits,
-  /** Told after each item this attempt finishes, with the counts so far (progress). */
-  onItems?: (done: number, failed: number) => void,
-  /**
-   * The chunk runs in one transaction (a `transactional` job): each try of an item runs under a
-   * savepoint, so a failed try rolls back its own writes and the chunk goes on.
-   */
-  inTransaction = false,
+  options: RunItemsOptions = {},
 ): Promise<Outcome[]> {
+  const { onItems, inTransaction = false, stop } = options;
   const each = job.each as (item: unknown, ctx: TaskContext) => unknown;
   const tryItem = inTransaction
     ? (item: unknown, c: TaskContext) => underSavepoint(c.sql, async () => each(item, c))
@@ -44,10 +39,19 @@ export async function runItems(
   // chunk's start. That is a write per item: worth it only at a cap of 1, for small datasets. In a
   // transaction it would commit with the chunk anyway, so a crash restarts the chunk, as it must.
   const perItem = job.maxParallelism === 1 && !inTransaction;
-  const outcomes: Outcome[] = perItem ? resumedOutcomes(ctx.resumeFrom, items.length) : [];
+  // A chunk paused between items (below) or checkpointed per item resumes at its next item.
+  const outcomes: Outcome[] = inTransaction ? [] : resumedOutcomes(ctx.resumeFrom, items.length);
   let done = 0;
   let failedItems = 0;
   for (const item of items.slice(outcomes.length)) {
+    // A paused job starts no more items: the chunk saves how far it got and goes back to the
+    // queue, its attempt unspent. In a transaction the chunk's writes roll back instead.
+    if (stop?.aborted) {
+      if (!inTransaction) {
+        await ctx.checkpoint({ next: outcomes.length, outcomes } satisfies ItemCheckpoint);
+      }
+      throw new ChunkPausedError(`Paused after ${outcomes.length} of ${items.length} items`);
+    }
     for (let attempt = 1; ; attempt++) {
       // Without a rate limiter nothing else holds a throttled retry back: wait out the pause here,
       // before the pacer, so the pacer times the request itself.
@@ -85,6 +89,23 @@ export async function runItems(
     if (perItem) await ctx.checkpoint({ next: outcomes.length, outcomes } satisfies ItemCheckpoint);
   }
   return outcomes;
+}
+
+export interface RunItemsOptions {
+  /** Told after each item this attempt finishes, with the counts so far (progress). */
+  onItems?: (done: number, failed: number) => void;
+  /**
+   * The chunk runs in one transaction (a `transactional` job): each try of an item runs under a
+   * savepoint, so a failed try rolls back its own writes and the chunk goes on.
+   */
+  inTransaction?: boolean;
+  /** Fires when the job is paused or stopped: no item starts after it. */
+  stop?: AbortSignal;
+}
+
+/** A chunk stopped between items by a pause; the caller gives the task back untouched. */
+export class ChunkPausedError extends SluiceError {
+  override name = 'ChunkPausedError';
 }
 
 /** Where a sequential chunk stopped: the next item to run and the outcomes of those before it. */

@@ -56,6 +56,8 @@ export type ToWorker =
   | TaskMessage
   | { type: 'reply'; requestId: number; value?: unknown; error?: WireError }
   | { type: 'abort'; taskId: number }
+  /** The job was paused: the task starts no more items (its chunk goes back to the queue). */
+  | { type: 'halt'; taskId: number }
   /** A 429 in some worker: items here wait too, without asking the coordinator item by item. */
   | { type: 'pause'; untilMs: number }
   | { type: 'stop' };

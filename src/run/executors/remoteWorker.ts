@@ -138,8 +138,10 @@ export class RemoteWorker {
       // A pause of the rate limiter (this process's or another's) reaches this worker at once,
       // so a permit already on its way there is dropped rather than used during the pause.
       const unwatch = call.limits.watchPauses?.((untilMs) => this.pause(untilMs));
+      const onStop = () => this.post({ type: 'halt', taskId });
       const dispose = () => {
         unwatch?.();
+        call.stop?.removeEventListener('abort', onStop);
         ctx.signal.removeEventListener('abort', onAbort);
         clearTimeout(grace);
         this.tasks.delete(taskId);
@@ -158,6 +160,8 @@ export class RemoteWorker {
       });
       if (ctx.signal.aborted) onAbort();
       else ctx.signal.addEventListener('abort', onAbort, { once: true });
+      if (call.stop?.aborted) onStop();
+      else call.stop?.addEventListener('abort', onStop, { once: true });
     });
   }
 

@@ -18,6 +18,8 @@ export interface TaskCall {
   graph?: Promise<GraphPlace>;
   /** Told as the worker's `each` finishes items: the attempt's counts so far (progress). */
   onItems?(done: number, failed: number): void;
+  /** Fires when the job is paused: the worker starts no more items of this chunk. */
+  stop?: AbortSignal;
 }
 
 /** Room on a worker, held from `reserve` until the task run on it ends. */

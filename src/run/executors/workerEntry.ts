@@ -42,6 +42,8 @@ const send = (message: FromWorker) =>
   isMainThread ? process.send?.(message) : parentPort?.postMessage(message);
 const lifetime = new AbortController();
 const running = new Map<number, AbortController>();
+/** Per task: fires when the job is paused, so its chunk starts no more items. */
+const halting = new Map<number, AbortController>();
 const requests = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
 let nextRequest = 0;
 let loaded: Promise<Loaded> | undefined;
@@ -75,6 +77,9 @@ function onMessage(message: ToWorker): void {
     case 'abort':
       running.get(message.taskId)?.abort(new SluiceError('The task was aborted by the run'));
       return;
+    case 'halt':
+      halting.get(message.taskId)?.abort();
+      return;
     case 'stop':
       stopping = true;
       if (running.size === 0) void shutdown();
@@ -105,6 +110,8 @@ async function runTask(message: TaskMessage): Promise<void> {
   const slot = free.pop() as WorkerSlot;
   const controller = new AbortController();
   running.set(message.taskId, controller);
+  const halt = new AbortController();
+  halting.set(message.taskId, halt);
   const items = itemReports(message.taskId);
   let input: unknown;
   try {
@@ -139,7 +146,7 @@ async function runTask(message: TaskMessage): Promise<void> {
               ...itemLimits(limits),
               pacer: slot.pacer,
             },
-            items.report,
+            { onItems: items.report, stop: halt.signal },
           )
         : await (job.run as NonNullable<Job['run']>)(input, ctx);
     send({ type: 'result', taskId: message.taskId, value });
@@ -154,6 +161,7 @@ async function runTask(message: TaskMessage): Promise<void> {
     // Reached in the tick the result or error was sent: no count follows it.
     items.stop();
     running.delete(message.taskId);
+    halting.delete(message.taskId);
     free.push(slot);
     if (stopping && running.size === 0) void shutdown();
   }
