@@ -13,8 +13,9 @@ export interface ControlResult {
 }
 
 /**
- * Pauses a running job: every worker, in every process, finishes its running tasks and claims no
- * more. `sluice run` then exits; `resumeJob` lets it go on.
+ * Pauses a running job: every worker, in every process, claims no more tasks and starts no new
+ * item; a running chunk saves its place and goes back to the queue, a running `run` finishes.
+ * `sluice run` then exits; `resumeJob` lets it go on.
  */
 export function pauseJob(store: Store, name: string, reason = 'paused by `sluice pause`') {
   return control(store, name, {

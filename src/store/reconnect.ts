@@ -7,6 +7,7 @@ const connectionLost = new Set([
   'EPIPE',
   'ETIMEDOUT',
   '57P01', // admin_shutdown: the server ended this session
+  '57P03', // cannot_connect_now: the server is shutting down or starting up
   '08006', // connection_failure
 ]);
 

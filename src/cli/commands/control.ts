@@ -19,7 +19,7 @@ export function defineControl(program: Command, act: Act): void {
   const commands: [string, string, Action][] = [
     [
       'pause',
-      'workers everywhere finish their running tasks and claim no more',
+      'workers everywhere claim no more and start no new item; running chunks save their place',
       (store, name) => pauseJob(store, name),
     ],
     ['resume', 'a paused job (or one failed by its alert or deadline) may run again', resumeJob],
