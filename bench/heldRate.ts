@@ -12,11 +12,11 @@
 // short of 97 %, the CPU each process used and the longest gaps between starts say why.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEmbedded } from 'sluice';
+import { openBenchServer } from './server.ts';
 
 const seconds = Number(process.env.BENCH_HELD_SECONDS ?? 10);
 const rates = [40, 400];
@@ -38,18 +38,6 @@ interface Cell {
   cpuMsPerS: number[];
   /** The longest gaps between consecutive starts, ms. */
   longestGapsMs: number[];
-}
-
-async function database(): Promise<{ url: string; close(): Promise<void> }> {
-  const given = process.env.BENCH_DATABASE_URL;
-  if (given) return { url: given, close: async () => {} };
-  const root = await mkdtemp(join(tmpdir(), 'sluice-bench-pg-'));
-  await chmod(root, 0o755); // as root the server runs as `postgres`, which must enter it
-  const server = await startEmbedded(root);
-  return {
-    url: server.url,
-    close: () => server.stop().finally(() => rm(root, { recursive: true, force: true })),
-  };
 }
 
 /** CPU time of a live process so far, in ms, from /proc (0 once it is gone). */
@@ -152,7 +140,7 @@ async function runCell(url: string, rate: number, hogs: boolean, n: number): Pro
   }
 }
 
-const db = await database();
+const db = await openBenchServer();
 const startsDir = await mkdtemp(join(tmpdir(), 'sluice-held-rate-'));
 try {
   const cells: Cell[] = [];

@@ -1,25 +1,11 @@
-// Rate limiter accuracy and overhead, side by side in one run: sluice's limiter in one process,
-// sluice's limiter through the shared PostgreSQL schedule, Bottleneck and p-queue, each held at
-// 100, 1,000 and 5,000 permits/s under continuous demand.
-//
-//   npm run bench:limiter                                   fresh embedded server for the global row
-//   BENCH_DATABASE_URL=postgres://... npm run bench:limiter
-//   BENCH_LIMITER_SECONDS=8 npm run bench:limiter            longer runs (default 4 s per cell)
-//
-// A permit's time is when the limiter hands it to user code: when Bottleneck and p-queue call the
-// job function, and when sluice releases it (its `onRelease`). sluice's API is `await acquire()`,
-// so the caller's code runs a moment later; that reading is shown in a column of its own.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Bottleneck from 'bottleneck';
 import PQueue from 'p-queue';
 import postgres, { type Sql } from 'postgres';
-import { startEmbedded } from 'sluice';
 import { createGlobalRateLimiter } from '../src/limit/globalRateLimiter.ts';
 import { createRateLimiter } from '../src/limit/rateLimiter.ts';
 import { epochNow } from '../src/limit/reserve.ts';
 import { migrate } from '../src/store/migrate.ts';
+import { openBenchServer } from './server.ts';
 
 const targets = [100, 1000, 5000];
 const seconds = Number(process.env.BENCH_LIMITER_SECONDS ?? 4);
@@ -147,18 +133,6 @@ async function saturated(make: Make | undefined): Promise<number> {
   return (cpuMs * 1000) / used.length;
 }
 
-async function openServer(): Promise<{ url: string; close: () => Promise<void> }> {
-  const given = process.env.BENCH_DATABASE_URL;
-  if (given) return { url: given, close: async () => {} };
-  const root = await mkdtemp(join(tmpdir(), 'sluice-bench-pg-'));
-  await chmod(root, 0o755); // as root the server runs as `postgres`, which must enter it
-  const server = await startEmbedded(root);
-  return {
-    url: server.url,
-    close: () => server.stop().finally(() => rm(root, { recursive: true, force: true })),
-  };
-}
-
 function report(rows: Row[], overhead: Map<string, number>): string {
   const over = (worst: number, cap: number) => `${worst}${worst > cap ? ' (OVER)' : ''}`;
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(2)} %`;
@@ -193,7 +167,7 @@ function report(rows: Row[], overhead: Map<string, number>): string {
 }
 
 async function main() {
-  const server = await openServer();
+  const server = await openBenchServer();
   process.once('SIGINT', () => void server.close().finally(() => process.exit(130)));
   const sql = postgres(server.url, { max: 2, onnotice: () => {} });
   let jobId: string | undefined;

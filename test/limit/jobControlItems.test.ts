@@ -34,22 +34,30 @@ async function starts(file: string) {
     });
 }
 
+/**
+ * Starts two `sluice run` processes of the item-starts job and waits until both start items.
+ * Returns what the test needs: their results, the starts file and the arguments to run again.
+ */
+async function twoRunning(kind: string, executor: string, items: number, chunk: number) {
+  const name = `${kind}-items-${executor.replace(':', '-')}`;
+  const file = join(dir, `${name}.starts`);
+  const env = {
+    JOB_NAME: name,
+    ITEMS: String(items),
+    CHUNK: String(chunk),
+    CAP: '4',
+    SLEEP_MS: '10',
+    START_FILE: file,
+  };
+  const args = ['run', job, '--database-url', db.url, '--executor', executor];
+  const runs = [0, 1].map(() => finished(spawnSluice(args, env)));
+  await waitFor(async () => new Set((await starts(file)).map((row) => row.pid)).size === 2);
+  return { name, file, env, args, runs };
+}
+
 for (const executor of ['async', 'thread:2']) {
   test(`sluice cancel (${executor}): no item starts in either process more than 100 ms after the change commits`, async () => {
-    const name = `cancel-items-${executor.replace(':', '-')}`;
-    const file = join(dir, `${name}.starts`);
-    const env = {
-      JOB_NAME: name,
-      ITEMS: '4000',
-      CHUNK: '50',
-      CAP: '4',
-      SLEEP_MS: '10',
-      START_FILE: file,
-    };
-    const args = ['run', job, '--database-url', db.url, '--executor', executor];
-    const runs = [0, 1].map(() => finished(spawnSluice(args, env)));
-    // Both processes are starting items.
-    await waitFor(async () => new Set((await starts(file)).map((row) => row.pid)).size === 2);
+    const { name, file, runs } = await twoRunning('cancel', executor, 4000, 50);
 
     const store = await Store.open(db.url);
     let committedBy: number;
@@ -73,19 +81,7 @@ for (const executor of ['async', 'thread:2']) {
 
 for (const executor of ['async', 'process:2']) {
   test(`sluice pause (${executor}): no item starts more than 100 ms after it commits, and resume redoes none`, async () => {
-    const name = `pause-items-${executor.replace(':', '-')}`;
-    const file = join(dir, `${name}.starts`);
-    const env = {
-      JOB_NAME: name,
-      ITEMS: '2000',
-      CHUNK: '100',
-      CAP: '4',
-      SLEEP_MS: '10',
-      START_FILE: file,
-    };
-    const args = ['run', job, '--database-url', db.url, '--executor', executor];
-    const runs = [0, 1].map(() => finished(spawnSluice(args, env)));
-    await waitFor(async () => new Set((await starts(file)).map((row) => row.pid)).size === 2);
+    const { name, file, env, args, runs } = await twoRunning('pause', executor, 2000, 100);
 
     const store = await Store.open(db.url);
     let committedBy: number;
