@@ -79,10 +79,17 @@ export function createRateLimiter(
     timer = setTimeout(onTimer, Math.max(0, Math.ceil(at - now())));
   };
 
+  // A timer that fires late (a starved process) runs before the event loop reads its sockets, so
+  // a pause notice that arrived in the meantime would be read only after the slots it forbids were
+  // released. Releasing from setImmediate then lets that read (the poll phase) come first. On time,
+  // the last poll phase is just behind us. (Under two CPU hogs, 400/s: requests 8 to 12 ms after
+  // the pause without this.)
   const onTimer = (): void => {
+    const lateMs = now() - timerAt;
     timer = undefined;
     timerAt = Number.POSITIVE_INFINITY;
-    pump();
+    if (lateMs > 1) setImmediate(pump);
+    else pump();
   };
 
   const fail = (error: Error): void => {
