@@ -52,7 +52,7 @@ try {
 }
 
 console.log(
-  '| rate | executor | load | load avg | latest start after the pause, ms (each run) | ≤ 10 ms |',
+  '| rate | executor | CPU hogs | load avg | latest start after the pause, ms (each run) | ≤ 10 ms |',
 );
 console.log('|---:|---|---|---:|---|---|');
 for (const row of rows) console.log(row);
