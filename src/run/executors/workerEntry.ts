@@ -41,9 +41,8 @@ interface Loaded {
 const send = (message: FromWorker) =>
   isMainThread ? process.send?.(message) : parentPort?.postMessage(message);
 const lifetime = new AbortController();
-const running = new Map<number, AbortController>();
-/** Per task: fires when the job is paused, so its chunk starts no more items. */
-const halting = new Map<number, AbortController>();
+/** Per running task: `abort` ends it; `halt` (the job was paused) lets its chunk start no more items. */
+const running = new Map<number, { abort: AbortController; halt: AbortController }>();
 const requests = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
 let nextRequest = 0;
 let loaded: Promise<Loaded> | undefined;
@@ -75,10 +74,10 @@ function onMessage(message: ToWorker): void {
       return;
     }
     case 'abort':
-      running.get(message.taskId)?.abort(new SluiceError('The task was aborted by the run'));
+      running.get(message.taskId)?.abort.abort(new SluiceError('The task was aborted by the run'));
       return;
     case 'halt':
-      halting.get(message.taskId)?.abort();
+      running.get(message.taskId)?.halt.abort();
       return;
     case 'stop':
       stopping = true;
@@ -109,9 +108,8 @@ async function runTask(message: TaskMessage): Promise<void> {
   const { job, free } = run;
   const slot = free.pop() as WorkerSlot;
   const controller = new AbortController();
-  running.set(message.taskId, controller);
   const halt = new AbortController();
-  halting.set(message.taskId, halt);
+  running.set(message.taskId, { abort: controller, halt });
   const items = itemReports(message.taskId);
   let input: unknown;
   try {
@@ -161,7 +159,6 @@ async function runTask(message: TaskMessage): Promise<void> {
     // Reached in the tick the result or error was sent: no count follows it.
     items.stop();
     running.delete(message.taskId);
-    halting.delete(message.taskId);
     free.push(slot);
     if (stopping && running.size === 0) void shutdown();
   }
