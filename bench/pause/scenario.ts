@@ -39,14 +39,25 @@ export async function runPauseScenario(
   const calls: Call[] = [];
   const pids = new Set<number>();
   let throttled = false;
+  // Answers wait until both processes have called: on a busy machine the second one may start
+  // so late that the first would otherwise finish every item alone, and no 429 would be sent
+  // (each process takes half of the cap of 8, so the second can claim while the first waits).
+  let waiting: (() => void)[] = [];
   const server = createServer((req, res) => {
     const pid = Number(req.headers['x-pid']);
+    const startedAt = Number(req.headers['x-started-at']);
     pids.add(pid);
-    const throttle = !throttled && pids.size === 2 && calls.length >= rate * 0.75;
-    throttled ||= throttle;
-    const status = throttle ? 429 : 200;
-    calls.push({ pid, startedAt: Number(req.headers['x-started-at']), status });
-    res.writeHead(status, throttle ? { 'retry-after': '1' } : {}).end('ok');
+    const answer = () => {
+      const throttle = !throttled && calls.length >= rate * 0.75;
+      throttled ||= throttle;
+      const status = throttle ? 429 : 200;
+      calls.push({ pid, startedAt, status });
+      res.writeHead(status, throttle ? { 'retry-after': '1' } : {}).end('ok');
+    };
+    if (pids.size < 2) return void waiting.push(answer);
+    for (const held of waiting) held();
+    waiting = [];
+    answer();
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   try {
@@ -61,7 +72,10 @@ export async function runPauseScenario(
       CHUNK: String(Math.max(5, rate / 40)),
       CAP: '8',
     };
+    // Each process takes half the cap, so the one that starts first cannot hold every slot while
+    // its calls wait for the other.
     const args = [bin, 'run', job, '--database-url', url, '--executor', executor, '--json'];
+    args.push('--concurrency', '4');
     const exits = await Promise.all(
       [0, 1].map(
         () =>
