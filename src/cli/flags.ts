@@ -110,6 +110,12 @@ const catalog = {
     default: '30',
     example: '--grace 10',
   },
+  'reconnect-for': {
+    value: 'seconds',
+    help: 'how long to wait for a database that went away mid-run, then exit',
+    default: '60 (0 exits at once)',
+    example: '--reconnect-for 300',
+  },
   json: {
     help: 'prints JSON instead of text',
     default: 'off (text)',

@@ -1,6 +1,6 @@
 import { InputError, SluiceError } from '../errors.ts';
 import { JobModuleError } from '../job/importFailure.ts';
-import { isDatabaseGone } from '../store/reconnect.ts';
+import { isDatabaseGone, isStrayDriverError } from '../store/reconnect.ts';
 import { redactSecrets } from '../store/redact.ts';
 import { exitCodes } from './exitCodes.ts';
 import { runCli } from './program.ts';
@@ -21,6 +21,8 @@ function report(error: unknown): number {
     console.error(
       `sluice: lost the connection to the database${redactSecrets(cause)}; run the same command again to resume`,
     );
+    if (process.env.SLUICE_DEBUG && error instanceof Error && error.stack)
+      console.error(redactSecrets(error.stack));
     return exitCodes.internal;
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -30,8 +32,15 @@ function report(error: unknown): number {
   return exitCodes.internal;
 }
 
-// A driver error thrown outside any query (see isDatabaseGone) is still reported as one line.
-process.on('uncaughtException', (error) => process.exit(report(error)));
+// A driver error thrown outside any query (see isStrayDriverError) ends nothing: the run learns of
+// the lost database from its own queries, and waits for it or exits with one line.
+process.on('uncaughtException', (error) => {
+  if (isStrayDriverError(error)) {
+    if (process.env.SLUICE_DEBUG) console.error(redactSecrets(error.stack ?? error.message));
+    return;
+  }
+  process.exit(report(error));
+});
 // `sluice status | head` closes the pipe early; that is the reader's choice, not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(exitCodes.ok);

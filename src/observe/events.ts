@@ -42,6 +42,10 @@ export interface SluiceEvents {
   'task:outcomes': { seq: number; outcomes: readonly Outcome[] };
   'task:reclaimed': { count: number };
   'task:log': { seq: number; level: 'info' | 'warn'; message: string };
+  /** The database went away mid-run; the run waits up to `reconnectForMs` for it to come back. */
+  'store:lost': { reason: string; reconnectForMs: number };
+  /** The database answers again; the run resumes, its interrupted tasks redone. */
+  'store:back': { afterMs: number };
   /** An adaptive cap moved: raised after clean results, halved on throttling or rising latency. */
   'limit:cap': { cap: number; reason: 'start' | 'clean' | 'throttled' | 'timeout' | 'latency' };
 }

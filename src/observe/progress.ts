@@ -117,6 +117,16 @@ export function showProgress(events: Events, options: ProgressOptions): () => vo
             : 'running tasks are aborted'),
       ),
     ),
+    events.on('store:lost', (e) =>
+      print(
+        `Lost the connection to the database (${e.reason}); reconnecting for up to ${duration(e.reconnectForMs / 1000)}`,
+      ),
+    ),
+    events.on('store:back', (e) =>
+      print(
+        `Reconnected after ${(e.afterMs / 1000).toFixed(1)}s; resuming, with the interrupted tasks redone`,
+      ),
+    ),
     events.on('task:reclaimed', (e) =>
       print(`Reclaimed ${e.count} task(s) from a worker that died`),
     ),

@@ -1,6 +1,7 @@
 import { SluiceError, toError } from '../errors.ts';
 import type { Events } from '../observe/events.ts';
 import type { JobState, Store } from '../store/index.ts';
+import { isDatabaseGone } from '../store/reconnect.ts';
 import { coalesce } from './coalesce.ts';
 
 export interface ControlSignalOptions {
@@ -77,7 +78,9 @@ export async function watchJobControl(o: ControlSignalOptions): Promise<ControlS
     try {
       apply(await o.store.jobState(o.jobId));
     } catch (error) {
-      process.emitWarning(`sluice: reading the job's status failed: ${toError(error).message}`);
+      // A lost database is the run's to report: it waits for it, or ends with one line.
+      if (!isDatabaseGone(error))
+        process.emitWarning(`sluice: reading the job's status failed: ${toError(error).message}`);
     }
   });
   const check = reads.run;

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job } from '../job/types.ts';
+import { Events } from '../observe/events.ts';
 import type { RunSummary } from '../observe/summary.ts';
 import type { Store } from '../store/index.ts';
+import { outlastOutages } from './outages.ts';
 import { type RunOptions, runJob } from './runJob.ts';
 
 export interface JoinOptions extends Omit<RunOptions, 'join' | 'detach' | 'rerun'> {
@@ -21,9 +23,14 @@ export async function joinJob<Input, Report, Result, Resource>(
   job: Job<Input, Report, Result, Resource>,
   options: JoinOptions,
 ): Promise<RunSummary | undefined> {
-  if (!(await waitForJob(options.store, job.name, options))) return undefined;
+  const events = options.events ?? new Events();
+  const waited = outlastOutages(() => waitForJob(options.store, job.name, options), {
+    ...options,
+    events,
+  });
+  if (!(await waited)) return undefined;
   const { waitPollMs: _, acceptFinished: __, ...run } = options;
-  return runJob(job, { ...run, join: true });
+  return runJob(job, { ...run, events, join: true });
 }
 
 /** Resolves true once the job is unfinished (or exists at all, with `acceptFinished`), false if `stop` fires first. */

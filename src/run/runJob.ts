@@ -11,6 +11,7 @@ import { localSlots } from './executors/options.ts';
 import { startFeeder } from './feeder.ts';
 import { resumeIfPaused } from './jobControl.ts';
 import { presentResult } from './mapReduce.ts';
+import { outlastOutages } from './outages.ts';
 import { superviseRun } from './superviseRun.ts';
 import { reduceFor } from './taskGraph.ts';
 import { WorkerPool } from './workerPool.ts';
@@ -39,12 +40,18 @@ export interface RunOptions {
   join?: boolean;
   /** Plan (or find) the job and return at once, running nothing (`sluice run --detach`). */
   detach?: boolean;
+  /**
+   * How long to wait for the database to come back when it goes away mid-run (a restart, a
+   * failover), before giving up with its error. The run then resumes, its interrupted tasks
+   * redone. Default 60 s; 0 gives up at once.
+   */
+  reconnectForMs?: number;
 }
 
 /**
  * Runs a job to the end: plans it, or resumes it when a job of that name is unfinished, runs its
  * tasks under the global cap together with any other process on the same job, and reduces the
- * reports in plan order.
+ * reports in plan order. A database that goes away mid-run is waited for (`reconnectForMs`).
  */
 export async function runJob<Input, Report, Result, Resource>(
   typedJob: Job<Input, Report, Result, Resource>,
@@ -52,8 +59,12 @@ export async function runJob<Input, Report, Result, Resource>(
 ): Promise<RunSummary> {
   // Past this point only the store sees inputs and reports, so their types no longer matter.
   const job = typedJob as unknown as Job;
-  const { store } = options;
   const events = options.events ?? new Events();
+  return outlastOutages(() => runOnce(job, { ...options, events }), { ...options, events });
+}
+
+async function runOnce(job: Job, options: RunOptions & { events: Events }): Promise<RunSummary> {
+  const { store, events } = options;
   const cap = options.maxParallelism ?? job.maxParallelism;
   const concurrency = localSlots(job, cap, options.concurrency);
   // `--executor` may have given a transactional job a mode whose writes it cannot share.

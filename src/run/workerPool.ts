@@ -4,6 +4,7 @@ import { toError } from '../errors.ts';
 import type { Job } from '../job/types.ts';
 import type { Events } from '../observe/events.ts';
 import type { ClaimedTask, Store } from '../store/index.ts';
+import { isDatabaseGone } from '../store/reconnect.ts';
 import { executeTask } from './executeTask.ts';
 import type { Executor } from './executors/types.ts';
 import type { JobLimits } from './jobLimits.ts';
@@ -43,41 +44,45 @@ export class WorkerPool {
   /** Set when something happened that the dispatch loop should look at before sleeping. */
   private woken = false;
   private wakeSleeper: () => void = () => {};
+  /** The first error that ended the run from under its tasks: the store's, or a lost database. */
+  private failure?: { error: unknown };
+  /** Aborts every local task once the run has failed: their results could not be recorded. */
+  private readonly failed = new AbortController();
+  /** What tasks see as the run's abort: the caller's, or the run failing under them. */
+  private readonly abort: AbortSignal;
 
   constructor(private readonly o: PoolOptions) {
+    this.abort = AbortSignal.any([o.abort, this.failed.signal]);
     // Thread and process workers get their next task claimed ahead (`aheadOf`); such a task
     // takes a slot here, with no connection: it only waits for its worker.
     const slots = o.concurrency + (o.executor?.aheadOf(o.concurrency) ?? 0);
     // Every running task listens on the abort signal (a task waiting for its worker on the stop
     // signal too); a cap of 20 is not a leak.
-    setMaxListeners(slots + 10, o.abort, o.stop);
+    setMaxListeners(slots + 10, o.abort, o.stop, this.abort);
     this.all = Array.from(
       { length: slots },
-      () => new WorkerSlot(o.source, o.job, o.abort, o.limits.pacerFor()),
+      () => new WorkerSlot(o.source, o.job, this.abort, o.limits.pacerFor()),
     );
     this.idle = [...this.all];
   }
 
-  /** Resolves when the job has no open tasks (true) or the run was stopped (false). */
+  /**
+   * Resolves when the job has no open tasks (true) or the run was stopped (false). Rejects when
+   * the store fails (the database went away, say) once every local task has settled: they are
+   * aborted then, as nothing they finish could be recorded.
+   */
   async run(): Promise<boolean> {
-    const { store, jobId, stop } = this.o;
+    const { stop } = this.o;
     const onStop = () => this.wake();
     const onAbort = () => void this.cancelQueries();
     stop.addEventListener('abort', onStop);
     this.o.abort.addEventListener('abort', onAbort);
     const housekeeping = this.startHousekeeping();
+    let closed = false;
     try {
-      while (!stop.aborted) {
-        const room = this.room();
-        if (room > 0) {
-          const claimed = await claimFor(this.o.job, store, jobId, room);
-          for (const task of claimed) this.start(task);
-          if (claimed.length > 0) continue;
-        }
-        if (this.running.size === 0 && (await this.jobClosed())) return true;
-        await this.sleep(await this.idleWaitMs());
-      }
-      return false;
+      closed = await this.dispatch();
+    } catch (error) {
+      this.fail(error);
     } finally {
       stop.removeEventListener('abort', onStop);
       // Running tasks may still be aborted while we wait for them.
@@ -86,6 +91,30 @@ export class WorkerPool {
       clearInterval(housekeeping);
       await Promise.all(this.all.map((worker) => worker.close()));
     }
+    if (this.failure) throw this.failure.error;
+    return closed;
+  }
+
+  private async dispatch(): Promise<boolean> {
+    const { store, jobId, stop } = this.o;
+    while (!stop.aborted && !this.failure) {
+      const room = this.room();
+      if (room > 0) {
+        const claimed = await claimFor(this.o.job, store, jobId, room);
+        for (const task of claimed) this.start(task);
+        if (claimed.length > 0) continue;
+      }
+      if (this.running.size === 0 && (await this.jobClosed())) return true;
+      await this.sleep(await this.idleWaitMs());
+    }
+    return false;
+  }
+
+  /** Ends the run with its first error, aborting the tasks still running here. */
+  private fail(error: unknown): void {
+    this.failure ??= { error };
+    this.failed.abort();
+    this.wake();
   }
 
   /** Tasks this process may start now: its idle workers, under its adaptive cap if it has one. */
@@ -163,7 +192,10 @@ export class WorkerPool {
         }
         if (++ticks % 10 === 0) await this.o.store.renewLeases();
       } catch (error) {
-        process.emitWarning(`sluice: housekeeping failed: ${toError(error).message}`);
+        // Without the database nothing this process runs can be recorded: end the run now rather
+        // than when each task tries to.
+        if (isDatabaseGone(error)) this.fail(error);
+        else process.emitWarning(`sluice: housekeeping failed: ${toError(error).message}`);
       } finally {
         busy = false;
       }
@@ -175,12 +207,14 @@ export class WorkerPool {
   private start(task: ClaimedTask): void {
     const worker = this.idle.pop() as WorkerSlot;
     worker.busy = true;
-    const done = executeTask(this.o, worker, task).finally(() => {
-      worker.busy = false;
-      this.running.delete(done);
-      this.idle.push(worker);
-      this.wake();
-    });
+    const done = executeTask({ ...this.o, abort: this.abort }, worker, task)
+      .catch((error: unknown) => this.fail(error))
+      .finally(() => {
+        worker.busy = false;
+        this.running.delete(done);
+        this.idle.push(worker);
+        this.wake();
+      });
     this.running.add(done);
   }
 }

@@ -7,6 +7,8 @@ export interface ConnectOptions {
   max: number;
   /** Shown in pg_stat_activity, so an operator can tell sluice's connections apart. */
   purpose: string;
+  /** Seconds an unused connection stays open; 0 keeps it. Default 30. */
+  idleTimeoutS?: number;
 }
 
 /**
@@ -20,7 +22,7 @@ export function openPool(url: string, options: ConnectOptions): Sql {
       password: given.password,
       max: options.max,
       onnotice: () => {},
-      idle_timeout: 30,
+      idle_timeout: options.idleTimeoutS ?? 30,
       connect_timeout: 10,
       connection: { application_name: `sluice:${options.purpose}:${process.pid}` },
     });

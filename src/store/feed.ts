@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import { processLockClass, reserveLockSession } from './liveness.ts';
+import { openLockSession, processLockClass } from './liveness.ts';
 import { appendTasks } from './taskGraph.ts';
 
 /** Where a job's stream stands: still flowing (`open`), and the position to resume after. */
@@ -55,25 +55,25 @@ const feedLockClass = processLockClass + 1;
  * someone holds it.
  */
 export async function tryFeedLock(
-  sql: Sql,
+  url: string,
   jobId: string,
 ): Promise<{ release(): Promise<void> } | undefined> {
-  const session = await reserveLockSession(sql);
+  const session = await openLockSession(url, 'feed');
   try {
     const [row] = await session<{ locked: boolean }[]>`
       select pg_try_advisory_lock(${feedLockClass}, ${jobId}::int) as locked`;
     if (!row?.locked) {
-      session.release();
+      await session.end({ timeout: 1 });
       return undefined;
     }
   } catch (error) {
-    session.release();
+    await session.end({ timeout: 1 });
     throw error;
   }
   return {
     release: async () => {
       await session`select pg_advisory_unlock(${feedLockClass}, ${jobId}::int)`.catch(() => {});
-      session.release();
+      await session.end({ timeout: 1 });
     },
   };
 }

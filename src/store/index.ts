@@ -89,6 +89,8 @@ export class Store {
    */
   private constructor(
     readonly sql: Sql,
+    /** Where lock sessions connect: each is a connection of its own (liveness.ts). */
+    private readonly url: string,
     readonly fresh = false,
   ) {}
 
@@ -100,7 +102,8 @@ export class Store {
     url: string,
     options: { waitMs?: number; create?: boolean } = {},
   ): Promise<Store> {
-    const sql = openPool(url, { max: 4, purpose: 'state' });
+    // Three for queries; the process's liveness lock holds a fourth connection of its own.
+    const sql = openPool(url, { max: 3, purpose: 'state' });
     let fresh = false;
     try {
       await checkReachable(sql, url, options.waitMs);
@@ -110,12 +113,12 @@ export class Store {
       await sql.end({ timeout: 1 });
       throw error;
     }
-    return new Store(sql, fresh);
+    return new Store(sql, url, fresh);
   }
 
   /** Registers this process as a worker; its tasks are reclaimed within a second if it dies. */
   async join(): Promise<number> {
-    this.liveness ??= await registerProcess(this.sql);
+    this.liveness ??= await registerProcess(this.url);
     return this.liveness.processId;
   }
 
@@ -126,13 +129,10 @@ export class Store {
    */
   async checkLiveness(): Promise<boolean> {
     if (!this.liveness) return true;
-    const held = await this.liveness.holdsLock().catch(() => 'dead' as const);
-    if (held === true) return true;
+    if (await this.liveness.holdsLock().catch(() => false)) return true;
     const lost = this.liveness;
-    this.liveness = await registerProcess(this.sql);
-    // A dead connection is already back in postgres.js's pool as closed: releasing it again would
-    // hand queries to a socket that is gone. A live session without the lock is released as usual.
-    if (held === false) await lost.release();
+    this.liveness = await registerProcess(this.url);
+    await lost.release();
     return false;
   }
 
@@ -190,7 +190,7 @@ export class Store {
   appendBatch = (jobId: string, items: readonly unknown[], position: string | undefined) =>
     appendBatch(this.sql, jobId, items, position);
   closeFeed = (jobId: string) => closeFeed(this.sql, jobId);
-  tryFeedLock = (jobId: string) => tryFeedLock(this.sql, jobId);
+  tryFeedLock = (jobId: string) => tryFeedLock(this.url, jobId);
 
   /** True when `other` reaches this store's own database, as a transactional job needs. */
   sharesDatabase = (other: Sql) => sharesDatabase(this.sql, other);

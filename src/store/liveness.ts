@@ -1,4 +1,5 @@
-import type { ReservedSql, Sql } from 'postgres';
+import type { Sql } from 'postgres';
+import { openPool } from './connect.ts';
 
 // Advisory locks taken by sluice processes live under this first key; the second is the process id.
 export const processLockClass = 0x51_1c_e0;
@@ -40,10 +41,13 @@ const deadPeerDetection = {
 
 /**
  * A connection of its own for a session advisory lock, with dead-peer detection set: the lock
- * ends with the process, or within ~5 s of a network partition.
+ * ends with the process, or within ~5 s of a network partition. It is a pool of one rather than a
+ * connection reserved from the shared pool: a reserved connection that dies keeps taking queries
+ * that never settle (porsager/postgres#1154), while a pool of one reconnects, and a query on the
+ * new session simply finds the lock gone. It never closes for idleness, which would drop the lock.
  */
-export async function reserveLockSession(sql: Sql): Promise<ReservedSql> {
-  const session: ReservedSql = await sql.reserve();
+export async function openLockSession(url: string, purpose: string): Promise<Sql> {
+  const session = openPool(url, { max: 1, purpose, idleTimeoutS: 0 });
   try {
     await session`
       select set_config(name, value, false)
@@ -51,13 +55,22 @@ export async function reserveLockSession(sql: Sql): Promise<ReservedSql> {
         as s(name, value)`;
     return session;
   } catch (error) {
-    session.release();
+    await session.end({ timeout: 1 });
     throw error;
   }
 }
 
-export async function registerProcess(sql: Sql): Promise<Liveness> {
-  const session = await reserveLockSession(sql);
+/** Whether this session holds the advisory lock (classid, objid) it took with two keys. */
+export async function sessionHolds(session: Sql, classId: number, objId: number): Promise<boolean> {
+  const [held] = await session<{ held: boolean }[]>`
+    select exists (select 1 from pg_locks where locktype = 'advisory' and granted
+      and pid = pg_backend_pid() and classid = ${classId}::int::oid
+      and objid = ${objId}::int::oid and objsubid = 2) as held`;
+  return held?.held === true;
+}
+
+export async function registerProcess(url: string): Promise<Liveness> {
+  const session = await openLockSession(url, 'liveness');
   try {
     const [row] = await session<{ id: number }[]>`
       select id from (select nextval('sluice.process_ids')::int as id) n
@@ -65,21 +78,15 @@ export async function registerProcess(sql: Sql): Promise<Liveness> {
     if (!row) throw new Error('sluice process id already in use; try again');
     return {
       processId: row.id,
-      // A session that postgres.js reopened behind our back holds no lock either.
-      holdsLock: async () => {
-        const [held] = await session<{ held: boolean }[]>`
-          select exists (select 1 from pg_locks where locktype = 'advisory' and granted
-            and pid = pg_backend_pid() and classid = ${processLockClass}::int::oid
-            and objid = ${row.id}::int::oid and objsubid = 2) as held`;
-        return held?.held === true;
-      },
+      // A session that reconnected after its connection died holds no lock either.
+      holdsLock: () => sessionHolds(session, processLockClass, row.id),
       release: async () => {
         await session`select pg_advisory_unlock(${processLockClass}, ${row.id})`.catch(() => {});
-        session.release();
+        await session.end({ timeout: 1 });
       },
     };
   } catch (error) {
-    session.release();
+    await session.end({ timeout: 1 });
     throw error;
   }
 }

@@ -19,14 +19,20 @@ export function isConnectionLoss(error: unknown): boolean {
 // was checked at start.
 const serverGone = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
 
-/**
- * Whether an error that ended a command means the database went out of reach. postgres.js can
- * also throw outside any query when a connection drops mid-write (it writes to a socket it has
- * already cleared: porsager/postgres#1154, #1208); that TypeError names its own file.
- */
+/** Whether an error that ended a command means the database went out of reach. */
 export function isDatabaseGone(error: unknown): boolean {
   if (isConnectionLoss(error)) return true;
   if (serverGone.has((error as { code?: string })?.code ?? '')) return true;
+  return isStrayDriverError(error);
+}
+
+/**
+ * postgres.js can throw outside any query when a query is sent on a reserved connection that has
+ * already closed (it writes to a socket it has cleared: porsager/postgres#1154, #1208). That
+ * TypeError names the driver's own file. The query itself never settles; whoever sent it has
+ * its own way out (a task is aborted with its run), so the error says nothing more.
+ */
+export function isStrayDriverError(error: unknown): boolean {
   return (
     error instanceof TypeError && /[/\\]postgres[/\\]src[/\\]connection\.js/.test(error.stack ?? '')
   );

@@ -65,10 +65,11 @@ test('--help and -h on a command list every flag with a description, default and
     run: [
       ...['--database-url', '--state-url', '--max-parallelism', '--concurrency', '--rate-limit'],
       ...['--pacing', '--executor', '--parallelism', '--func-ram-mb', '--func-cpu', '--out'],
-      ...['--rerun', '--resume', '--smoke', '--detach', '--grace', '--json'],
+      ...['--rerun', '--resume', '--smoke', '--detach', '--grace', '--reconnect-for', '--json'],
     ],
     worker: [
-      ...['--all', '--exit-when-done', '--once', '--concurrency', '--grace', '--executor'],
+      ...['--all', '--exit-when-done', '--once', '--concurrency', '--grace', '--reconnect-for'],
+      '--executor',
       ...[
         '--parallelism',
         '--func-ram-mb',

@@ -34,6 +34,7 @@ export interface RunFlags extends DatabaseFlags, ExecutorFlags, LimitFlags {
   json?: boolean;
   detach?: boolean;
   grace?: string;
+  reconnectFor?: string;
 }
 
 /** Adds `sluice run <job.ts>` to the program. */
@@ -58,6 +59,7 @@ export function defineRun(program: Command, act: Act): void {
       'smoke',
       'detach',
       'grace',
+      'reconnect-for',
       'json',
     ],
     { json: jsonRun },
@@ -69,6 +71,7 @@ async function runCommand(path: string, values: RunFlags): Promise<number> {
   const maxParallelism = wholeFlag('max-parallelism', values.maxParallelism, 1);
   const concurrency = wholeFlag('concurrency', values.concurrency, 1);
   const grace = wholeFlag('grace', values.grace, 0);
+  const reconnectFor = wholeFlag('reconnect-for', values.reconnectFor, 0);
   if (values.detach && values.smoke) {
     throw new InputError('--detach and --smoke cannot be combined');
   }
@@ -88,6 +91,7 @@ async function runCommand(path: string, values: RunFlags): Promise<number> {
       maxParallelism,
       concurrency,
       grace,
+      reconnectForMs: reconnectFor === undefined ? undefined : reconnectFor * 1000,
       module: resolve(path),
     });
   } finally {
@@ -172,6 +176,8 @@ export interface FollowOptions {
   concurrency?: number;
   /** Seconds running tasks get to finish after SIGINT/SIGTERM before they are aborted. */
   grace?: number;
+  /** How long to wait for a database that went away mid-run; default runJob's. */
+  reconnectForMs?: number;
   /** The job module's path, recorded as soon as the job is planned so `sluice worker --all` can load it. */
   module?: string;
 }
@@ -215,6 +221,7 @@ export async function follow(
       concurrency: options.concurrency,
       stop: interrupts.stop,
       abort: interrupts.abort,
+      reconnectForMs: options.reconnectForMs,
     });
   } finally {
     stopRecording?.();

@@ -6,6 +6,7 @@ import type { Job } from '../../job/types.ts';
 import { Events } from '../../observe/events.ts';
 import { showProgress } from '../../observe/progress.ts';
 import { joinJob } from '../../run/joinJob.ts';
+import { outlastOutages } from '../../run/outages.ts';
 import type { JobRow, Store } from '../../store/index.ts';
 import { wholeFlag } from '../args.ts';
 import { type DatabaseFlags, openDatabases } from '../databases.ts';
@@ -19,6 +20,7 @@ import { exitCodeOf, printSummary } from './run.ts';
 interface WorkerFlags extends DatabaseFlags, ExecutorFlags {
   concurrency?: string;
   grace?: string;
+  reconnectFor?: string;
   exitWhenDone?: boolean;
   once?: boolean;
   all?: boolean;
@@ -40,6 +42,7 @@ export function defineWorker(program: Command, act: Act): void {
       'once',
       'concurrency',
       'grace',
+      'reconnect-for',
       ...executorFlags,
       ...databaseFlags,
       'json',
@@ -61,6 +64,8 @@ interface WorkerSettings {
   concurrency?: number;
   exitWhenDone: boolean;
   json: boolean;
+  /** How long to wait for a database that went away; default runJob's. */
+  reconnectForMs?: number;
   stop: AbortSignal;
   abort: AbortSignal;
   /** Fans an interrupt out to every job's progress output. */
@@ -83,6 +88,7 @@ async function workerCommand(positionals: string[], values: WorkerFlags): Promis
   }
   const concurrency = wholeFlag('concurrency', values.concurrency, 1);
   const grace = wholeFlag('grace', values.grace, 0) ?? defaultGraceSeconds;
+  const reconnectFor = wholeFlag('reconnect-for', values.reconnectFor, 0);
   const executorFlagGiven = ['executor', 'parallelism', 'funcRamMb', 'funcCpu'].some(
     (flag) => flag in values,
   );
@@ -110,6 +116,7 @@ async function workerCommand(positionals: string[], values: WorkerFlags): Promis
       concurrency,
       exitWhenDone: (values.exitWhenDone ?? false) || (values.once ?? false),
       json: values.json ?? false,
+      reconnectForMs: reconnectFor === undefined ? undefined : reconnectFor * 1000,
       stop: interrupts.stop,
       abort: interrupts.abort,
       interruptEvents,
@@ -156,6 +163,7 @@ async function workOn(job: Job, s: WorkerSettings, oneRun = false): Promise<numb
         concurrency: s.concurrency,
         stop: s.stop,
         abort: s.abort,
+        reconnectForMs: s.reconnectForMs,
         // For one run, a job that another worker finished since it was listed ends it at once.
         acceptFinished: s.exitWhenDone || oneRun,
       });
@@ -197,7 +205,11 @@ async function workOnAll(s: WorkerSettings): Promise<number[]> {
   let saidIdle = false;
   while (!s.stop.aborted) {
     // A job planned without `sluice run` has no module on record: --all never sees it.
-    unfinished = (await s.store.listJobs()).filter(
+    const jobs = await outlastOutages(() => s.store.listJobs(), {
+      ...{ store: s.store, sourceUrl: s.sourceUrl, events: s.interruptEvents },
+      ...{ reconnectForMs: s.reconnectForMs, stop: s.stop },
+    });
+    unfinished = jobs.filter(
       (row): row is RecordedJob => row.status === 'running' && row.module !== null,
     );
     for (const row of unfinished) {
