@@ -1,49 +1,8 @@
-// The chaos suite's PostgreSQL: the project's embedded server in a temporary directory, which
-// the suite can stop and start again on the same data directory and port, and its tables.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// The chaos suite's PostgreSQL (a server of its own, which it restarts mid-run) and its tables.
 import postgres, { type Sql } from 'postgres';
-import { startEmbedded } from 'sluice';
 
-type EmbeddedServer = Awaited<ReturnType<typeof startEmbedded>>;
-
-/** When the stop began (pg_ctl stop -m fast), when it had stopped, and when it was back. */
-export interface Restart {
-  stoppingAt: number;
-  stoppedAt: number;
-  startedAt: number;
-}
-
-export interface ChaosServer {
-  url: string;
-  /** Stops the server (sessions end with admin_shutdown), waits `downMs`, starts it again. */
-  restart(downMs: number): Promise<Restart>;
-  close(): Promise<void>;
-}
-
-export async function startChaosServer(): Promise<ChaosServer> {
-  const root = await mkdtemp(join(tmpdir(), 'sluice-chaos-pg-'));
-  // As root the server runs as the `postgres` OS user, which must be able to enter the directory.
-  await chmod(root, 0o755);
-  let server: EmbeddedServer = await startEmbedded(root);
-  return {
-    url: server.url,
-    async restart(downMs) {
-      const stoppingAt = Date.now();
-      await server.stop();
-      const stoppedAt = Date.now();
-      await new Promise((done) => setTimeout(done, downMs));
-      // Same root: the same data directory, port and password (embedded.json).
-      server = await startEmbedded(root);
-      return { stoppingAt, stoppedAt, startedAt: Date.now() };
-    },
-    async close() {
-      await server.stop().catch(() => {});
-      await rm(root, { recursive: true, force: true });
-    },
-  };
-}
+export type { Restart } from '../../test/support/restartableServer.ts';
+export { startRestartableServer as startChaosServer } from '../../test/support/restartableServer.ts';
 
 /**
  * `rows` source rows with `poison` of them planted at random, an empty target whose trigger

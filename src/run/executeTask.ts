@@ -9,6 +9,7 @@ import {
   type Store,
   type TaskWrites,
 } from '../store/index.ts';
+import { isDatabaseGone } from '../store/reconnect.ts';
 import { redactError, redactSecrets } from '../store/redact.ts';
 import { abortable } from './abortable.ts';
 import { backoffMs, canRetry } from './backoff.ts';
@@ -135,6 +136,9 @@ export async function executeTask(
     if (accepted && outcomes) events.emit('task:outcomes', { seq: task.seq, outcomes });
     events.emit('task:done', { seq: task.seq, items, ms: performance.now() - started, accepted });
   } catch (thrown) {
+    // The run failed because the database went away: nothing can be written now. The claim goes
+    // back to the queue with this process's session (reclaimOrphans).
+    if (abort.aborted && isDatabaseGone(r.abort.reason)) return;
     await unmarked;
     // Paused between items (here or in a thread or process worker): back untouched, to resume.
     const paused = (thrown as Error | undefined)?.name === ChunkPausedError.name;

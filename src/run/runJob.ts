@@ -60,10 +60,25 @@ export async function runJob<Input, Report, Result, Resource>(
   // Past this point only the store sees inputs and reports, so their types no longer matter.
   const job = typedJob as unknown as Job;
   const events = options.events ?? new Events();
-  return outlastOutages(() => runOnce(job, { ...options, events }), { ...options, events });
+  // A run resumed after an outage is still one run: timed, and its items counted, from here.
+  const since: RunStart = { started: performance.now() };
+  return outlastOutages(() => runOnce(job, { ...options, events }, since), {
+    ...options,
+    events,
+  });
 }
 
-async function runOnce(job: Job, options: RunOptions & { events: Events }): Promise<RunSummary> {
+/** When the run began, and how many items were done before it (known once the job is found). */
+interface RunStart {
+  started: number;
+  doneBefore?: number;
+}
+
+async function runOnce(
+  job: Job,
+  options: RunOptions & { events: Events },
+  since: RunStart,
+): Promise<RunSummary> {
   const { store, events } = options;
   const cap = options.maxParallelism ?? job.maxParallelism;
   const concurrency = localSlots(job, cap, options.concurrency);
@@ -71,7 +86,7 @@ async function runOnce(job: Job, options: RunOptions & { events: Events }): Prom
   checkTransactional(job);
   // Thread and process workers run the job's function; the mode's bad input is refused here.
   const executor = createExecutor(job, options.sourceUrl);
-  const started = performance.now();
+  const { started } = since;
   // Exactly one connection per worker: the cap is the job's connection budget. Planning borrows
   // one before the workers start.
   const source = openPool(options.sourceUrl, {
@@ -138,7 +153,8 @@ async function runOnce(job: Job, options: RunOptions & { events: Events }): Prom
     });
     if (options.detach) return summarize(job, row, 'planned', started, 0, false, store);
     await store.join();
-    const doneBefore = (await store.counts(row.id)).done.items;
+    since.doneBefore ??= (await store.counts(row.id)).done.items;
+    const { doneBefore } = since;
     const progress = trackProgress(events, store, row, started, doneBefore);
     const limits = createJobLimits(job, store, row.id, events);
     if (limits.adaptive)

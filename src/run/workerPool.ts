@@ -113,7 +113,8 @@ export class WorkerPool {
   /** Ends the run with its first error, aborting the tasks still running here. */
   private fail(error: unknown): void {
     this.failure ??= { error };
-    this.failed.abort();
+    // The reason tells each task why: after a lost database it has nothing to write back.
+    this.failed.abort(this.failure.error);
     this.wake();
   }
 

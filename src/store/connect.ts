@@ -24,6 +24,9 @@ export function openPool(url: string, options: ConnectOptions): Sql {
       onnotice: () => {},
       idle_timeout: options.idleTimeoutS ?? 30,
       connect_timeout: 10,
+      // postgres.js waits up to 20 s between tries to reopen a closed connection; a query sent
+      // during an outage would wait as long to fail, and as long to succeed once it is over.
+      backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 2),
       connection: { application_name: `sluice:${options.purpose}:${process.pid}` },
     });
   } catch (error) {
