@@ -58,6 +58,8 @@ export type { FileFormat, FileInput } from './plan/fileItems.ts';
 export { fromFile } from './plan/fileItems.ts';
 export type { MicroBatchOptions, MicroBatchStream } from './plan/microBatch.ts';
 export { microBatch } from './plan/microBatch.ts';
+export type { TableBlock, TableBlocksOptions } from './plan/tableBlocks.ts';
+export { tableBlocks } from './plan/tableBlocks.ts';
 export type { TableRange, TableRangesOptions } from './plan/tableRanges.ts';
 export { tableRanges } from './plan/tableRanges.ts';
 export { JobStoppedError } from './run/controlSignals.ts';
