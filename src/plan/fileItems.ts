@@ -3,7 +3,6 @@ import { access, constants, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { parse as parseCsv } from 'csv-parse';
 import { expected, InputError } from '../errors.ts';
 import { optionNames, refuseUnknownOptions } from '../optionNames.ts';
 
@@ -109,6 +108,8 @@ async function* lineItems(stream: Readable, input: Required<FileInput>): AsyncGe
 }
 
 async function* csvRecords(stream: Readable, file: string): AsyncGenerator<unknown> {
+  // Loaded on first use, so that start-up does not pay for a parser most commands never use.
+  const { parse: parseCsv } = await import('csv-parse');
   const parser = stream.pipe(parseCsv({ columns: true, skip_empty_lines: true, trim: true }));
   try {
     for await (const record of parser) yield record;

@@ -6,7 +6,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Loader, type Plugin } from 'esbuild';
+import type { Loader, Plugin } from 'esbuild';
 
 /** The file a worker starts from, the arguments it needs, and how to remove what was built. */
 export interface WorkerBoot {
@@ -40,6 +40,8 @@ export async function bootFor(modulePath: string): Promise<WorkerBoot> {
   // Set when a file does what only its own location can answer: import a computed path.
   const located: string[] = [];
   try {
+    // esbuild is loaded here, not at start-up: a CLI command that bundles nothing skips its cost.
+    const { build } = await import('esbuild');
     await build({
       stdin: { contents: entryCode(modulePath), resolveDir: dirname(modulePath), loader: 'js' },
       bundle: true,
