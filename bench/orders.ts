@@ -1,6 +1,7 @@
-// The orders report three ways, side by side on one PostgreSQL server in one run:
-// (a) sluice, (b) PostgreSQL's own single query (the physical limit), (c) a hand-written p-limit
-// loop (the peer). Absolute times on shared machines are noise; the ratios are the result.
+// The orders report four ways, side by side on one PostgreSQL server in one run:
+// (a) sluice over key ranges, (a') sluice over page ranges (tableBlocks), (b) PostgreSQL's own
+// single query (the physical limit), (c) a hand-written p-limit loop (the peer). Absolute times on
+// shared machines are noise; the ratios are the result.
 //
 //   npm run bench                                   fresh embedded server, 1M and 10M rows
 //   BENCH_SIZES=1000000 npm run bench               a quick check
@@ -13,15 +14,16 @@ import { createDemoOrders } from '../examples/demo/orders.ts';
 import { openBenchServer } from './server.ts';
 import { jobPrefix, type Totals } from './variant.ts';
 
-const variants = ['sluice', 'single', 'plimit'] as const;
+const variants = ['sluice', 'blocks', 'single', 'plimit'] as const;
 type Variant = (typeof variants)[number];
 const labels: Record<Variant, string> = {
   sluice: '(a) sluice',
+  blocks: "(a') sluice, tableBlocks",
   single: '(b) single query',
   plimit: '(c) p-limit',
 };
 const repetitions = 3;
-const targets = { vsSingle: 1.3, vsPeer: 1.05, rssGrowth: 1.1 };
+const targets = { vsSingle: 1.3, vsPeer: 1.05, blocksVsSingle: 1.1, rssGrowth: 1.1 };
 
 interface Run {
   ms: number;
@@ -88,9 +90,9 @@ async function benchTable(url: string, size: number): Promise<Row[]> {
   };
   // Untimed warm-up: reads the index and the heap once, so no variant pays for a cold cache.
   checked('plimit', await measure('plimit', table, url));
-  const runs: Record<Variant, Run[]> = { sluice: [], single: [], plimit: [] };
+  const runs: Record<Variant, Run[]> = { sluice: [], blocks: [], single: [], plimit: [] };
   for (let rep = 0; rep < repetitions; rep++) {
-    // Rotating the order puts each variant first, middle and last once.
+    // Rotating the order moves each variant through the positions, so none is always first.
     const shift = rep % variants.length;
     const order = [...variants.slice(shift), ...variants.slice(0, shift)];
     for (const variant of order) {
@@ -128,9 +130,11 @@ function report(rows: Row[]): string {
     const a = find(size, 'sluice').seconds;
     const b = a / find(size, 'single').seconds;
     const c = a / find(size, 'plimit').seconds;
+    const blocks = find(size, 'blocks').seconds / find(size, 'single').seconds;
     lines.push(
       `${label(size)}: sluice/(b) ${b.toFixed(2)} (target ≤ ${targets.vsSingle}: ${mark(b <= targets.vsSingle)}), ` +
-        `sluice/(c) ${c.toFixed(2)} (target ≤ ${targets.vsPeer}: ${mark(c <= targets.vsPeer)})`,
+        `sluice/(c) ${c.toFixed(2)} (target ≤ ${targets.vsPeer}: ${mark(c <= targets.vsPeer)}), ` +
+        `tableBlocks/(b) ${blocks.toFixed(2)} (target ≤ ${targets.blocksVsSingle}: ${mark(blocks <= targets.blocksVsSingle)})`,
     );
   }
   if (sizes.length > 1) {

@@ -1,15 +1,18 @@
 // One timed run of one variant of the orders report, in a process of its own, so that the peak
 // RSS it prints is this variant's alone. bench/orders.ts spawns it; by hand:
-//   BENCH_URL=postgres://... node --import tsx bench/variant.ts sluice|single|plimit orders_1m
+//   BENCH_URL=postgres://... node --import tsx bench/variant.ts sluice|blocks|single|plimit orders_1m
 // Prints one JSON line: { ms, planMs, rssMb, totals }.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import postgres, { type Sql } from 'postgres';
-import { defineJob, Events, runJob, Store, tableRanges } from 'sluice';
+import { defineJob, Events, runJob, type Source, Store, tableBlocks, tableRanges } from 'sluice';
 
 // The same shape as examples/orders-report.ts.
 const rowsPerRange = 25_000;
+// The demo orders hold about 133 rows a page (7,500 pages at 1M), so 188 pages make as many tasks
+// as 25,000-row ranges: 40 at 1M, 399 at 10M.
+const pagesPerTask = 188;
 const parallelism = 20;
 // Bench job names carry this prefix so bench/orders.ts can delete them afterwards.
 export const jobPrefix = 'sluice-bench-orders-';
@@ -49,18 +52,44 @@ function addRows(totals: Totals, rows: readonly StatusRow[]): Totals {
   return totals;
 }
 
-/** (a) The orders report as a sluice job; timed from planning to the reduced result. */
-async function sluice(url: string, table: string): Promise<Timed> {
+/** (a) The orders report as a sluice job over key ranges. */
+function sluice(url: string, table: string): Promise<Timed> {
+  return timedJob(url, table, tableRanges({ table, key: 'id', rowsPerRange }), (range, sql) =>
+    rangeReport(sql, table, range.start, range.end),
+  );
+}
+
+/** (a') The same report as a sluice job over page ranges (a Tid Range Scan each), no index needed. */
+function blocks(url: string, table: string): Promise<Timed> {
+  return timedJob(
+    url,
+    `blocks-${table}`,
+    tableBlocks({ table, pagesPerTask }),
+    (block, sql) =>
+      sql<StatusRow[]>`
+      select status, count(*)::int as orders, sum(amount)::text as amount
+      from ${sql(table)} where ${block.where(sql)}
+      group by status order by status`,
+  );
+}
+
+/** Runs the report as a sluice job on `source`; timed from planning to the reduced result. */
+async function timedJob<Input>(
+  url: string,
+  name: string,
+  source: Source<Input>,
+  report: (input: Input, sql: Sql) => Promise<StatusRow[]>,
+): Promise<Timed> {
   // Opening the store (and migrating it) is setup, not the run.
   const store = await Store.open(url);
   try {
     const job = defineJob({
       // A fresh name plans afresh every repetition, as a first run does.
-      name: `${jobPrefix}${table}-${randomUUID()}`,
-      source: tableRanges({ table, key: 'id', rowsPerRange }),
+      name: `${jobPrefix}${name}-${randomUUID()}`,
+      source,
       maxParallelism: parallelism,
       retry: { attempts: 3 },
-      run: (range, { sql }) => rangeReport(sql, table, range.start, range.end),
+      run: (input, { sql }) => report(input, sql),
       initial: (): Totals => ({}),
       reduce: addRows,
     });
@@ -127,13 +156,13 @@ async function plimit(url: string, table: string): Promise<Timed> {
   }
 }
 
-const variants = { sluice, single, plimit };
+const variants = { sluice, blocks, single, plimit };
 
 async function main() {
   const [name, table] = process.argv.slice(2);
   const url = process.env.BENCH_URL;
   if (!url || !table || !(name && name in variants)) {
-    throw new Error('Usage: BENCH_URL=... variant.ts sluice|single|plimit <table>');
+    throw new Error('Usage: BENCH_URL=... variant.ts sluice|blocks|single|plimit <table>');
   }
   const { ms, planMs, totals } = await variants[name as keyof typeof variants](url, table);
   // jsonb reorders object keys, so both levels are rebuilt in one order to compare as text.
