@@ -85,21 +85,25 @@ export async function watchJobControl(o: ControlSignalOptions): Promise<ControlS
   });
   const check = reads.run;
 
-  let unlisten: (() => Promise<void>) | undefined;
-  try {
-    unlisten = await o.store.listenJobs((jobId, status) => {
+  // Listening starts in the background: a LISTEN connection still reconnecting after an outage
+  // must not hold up the run. Until it is up, the first read and the poll below see changes.
+  const listening = o.store
+    .listenJobs((jobId, status) => {
       if (jobId !== o.jobId) return;
       // A pause or cancel takes effect as the notice arrives: a read first would add a round
       // trip (and a queue behind this process's busy pool) before any worker stops. The read
       // below still brings the reason, and catches a change that overtook this one.
       if (status === 'paused' || status === 'cancelled') halt(status, null);
       void check();
+    })
+    .catch((error: unknown) => {
+      if (!isDatabaseGone(error)) {
+        process.emitWarning(
+          `sluice: cannot LISTEN for job changes (${toError(error).message}); polling each second`,
+        );
+      }
+      return undefined;
     });
-  } catch (error) {
-    process.emitWarning(
-      `sluice: cannot LISTEN for job changes (${toError(error).message}); polling each second`,
-    );
-  }
   // The job may have changed before the LISTEN began.
   void check();
   const poll = setInterval(() => void check(), pollMs);
@@ -114,7 +118,7 @@ export async function watchJobControl(o: ControlSignalOptions): Promise<ControlS
       clearInterval(poll);
       deadline?.cancel();
       await reads.settled();
-      await unlisten?.().catch(() => {});
+      void listening.then((unlisten) => unlisten?.().catch(() => {}));
     },
   };
 }

@@ -175,7 +175,9 @@ async function runOnce(
       jobId: row.id,
       store,
       events,
-      source,
+      // One connection per local worker, its own: the cap is the job's connection budget.
+      connectSource: () =>
+        openPool(options.sourceUrl, { max: 1, purpose: `worker:${job.name}`, idleTimeoutS: 0 }),
       concurrency,
       stop: feeder.stop,
       abort: supervisor.abort,

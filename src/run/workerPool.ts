@@ -16,8 +16,8 @@ export interface PoolOptions {
   jobId: string;
   store: Store;
   events: Events;
-  /** Source database pool; each worker reserves one connection from it and keeps it. */
-  source: Sql;
+  /** Opens a worker's own connection to the source database (a pool of one). */
+  connectSource: () => Sql;
   /** Local workers in this process. The store still caps the job across all processes. */
   concurrency: number;
   /** Stop claiming; running tasks finish. */
@@ -61,7 +61,7 @@ export class WorkerPool {
     setMaxListeners(slots + 10, o.abort, o.stop, this.abort);
     this.all = Array.from(
       { length: slots },
-      () => new WorkerSlot(o.source, o.job, this.abort, o.limits.pacerFor()),
+      () => new WorkerSlot(o.connectSource, o.job, this.abort, o.limits.pacerFor()),
     );
     this.idle = [...this.all];
   }

@@ -1,20 +1,23 @@
-import type { ReservedSql, Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import type { Job, WorkerContext } from '../job/types.ts';
 import type { Pacer } from '../limit/pacing.ts';
 
 /**
  * One local worker. It opens its source connection and runs the job's `setup` before its first
  * task, and keeps both for every task after: one client per worker, not one per item or task.
+ * The connection is a pool of one (`connect`), not one reserved from a shared pool: a reserved
+ * connection that dies takes queries that never settle (porsager/postgres#1154), which would leave
+ * a task hung after the database came back; a pool of one fails them, and reconnects.
  */
 export class WorkerSlot {
   busy = false;
   /** Backend pid of its connection, to cancel a running query on abort. */
   pid?: number;
-  private sql?: ReservedSql;
-  private ready?: Promise<{ sql: ReservedSql; resource: unknown }>;
+  private sql?: Sql;
+  private ready?: Promise<{ sql: Sql; resource: unknown }>;
 
   constructor(
-    private readonly source: Sql,
+    private readonly connect: () => Sql,
     private readonly job: Job,
     private readonly signal: AbortSignal,
     /** This worker's own spacing between items, if the job paces. */
@@ -22,13 +25,13 @@ export class WorkerSlot {
   ) {}
 
   /** The worker's connection and resource, opened on first use. */
-  open(): Promise<{ sql: ReservedSql; resource: unknown }> {
+  open(): Promise<{ sql: Sql; resource: unknown }> {
     this.ready ??= this.start();
     return this.ready;
   }
 
   private async start() {
-    const sql = await this.source.reserve();
+    const sql = this.connect();
     this.sql = sql;
     const [row] = await sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
     this.pid = row?.pid;
@@ -49,7 +52,7 @@ export class WorkerSlot {
     } catch {
       // A setup that failed has nothing to tear down; its error already failed the task.
     } finally {
-      this.sql?.release();
+      await this.sql?.end({ timeout: 5 });
     }
   }
 }

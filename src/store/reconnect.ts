@@ -17,7 +17,13 @@ export function isConnectionLoss(error: unknown): boolean {
 
 // Once a run is under way these mean the server went away, not that the URL was wrong: the URL
 // was checked at start.
-const serverGone = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND']);
+const serverGone = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'CONNECT_TIMEOUT',
+]);
 
 /** Whether an error that ended a command means the database went out of reach. */
 export function isDatabaseGone(error: unknown): boolean {

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { ReservedSql, Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import type { Outcome } from '../job/outcome.ts';
 import { type Claim, completeTask, saveCheckpoint } from './outcome.ts';
 import { recordChunk } from './outcomes.ts';
@@ -24,12 +24,14 @@ export interface TaskWrites {
  * task reclaimed and claimed again) finds no row to complete, and everything it wrote rolls back;
  * `work` returns false for that, and so does this. Any error rolls back too and is thrown.
  *
- * postgres.js has no `begin` on a reserved connection, hence plain statements. A session it
- * reopens after a lost one is outside the transaction, so the completion also checks a token set
+ * `sql` is the worker's pool of one connection, and the job's own writes go through it too, so
+ * the transaction is plain `begin` and `commit` statements on that one session: postgres.js's
+ * `begin` would hand the job a transaction object instead. A session it reopens after a lost one
+ * is outside the transaction, so the completion also checks a token set
  * with `set_config(..., true)`, which only this transaction sees.
  */
 export async function inTaskTransaction(
-  sql: ReservedSql,
+  sql: Sql,
   claim: Claim,
   work: (writes: TaskWrites, claim: Claim) => Promise<boolean>,
 ): Promise<boolean> {
@@ -47,7 +49,7 @@ export async function inTaskTransaction(
   }
 }
 
-function writesOn(sql: ReservedSql): TaskWrites {
+function writesOn(sql: Sql): TaskWrites {
   return {
     complete: (claim, report) => completeTask(sql, claim, report),
     recordChunk: (claim, attempt, outcomes, failure, keys) =>

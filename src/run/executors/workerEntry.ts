@@ -3,7 +3,6 @@
 // connections, runs `setup` once per slot, and runs the tasks it is sent. Store writes and limits stay with the coordinator: a
 // checkpoint, a permit or a log line is a message, answered when the coordinator has done it.
 import { isMainThread, parentPort } from 'node:worker_threads';
-import type { Sql } from 'postgres';
 import { SluiceError } from '../../errors.ts';
 import { loadJob } from '../../job/loadJob.ts';
 import type { Job, TaskContext } from '../../job/types.ts';
@@ -33,7 +32,6 @@ interface Loaded {
   job: Job;
   /** Each item's cost under the rate limit, checked once for the run. */
   cost: ItemLimits['cost'];
-  sql: Sql;
   free: WorkerSlot[];
   slots: WorkerSlot[];
 }
@@ -94,13 +92,14 @@ async function load(init: InitMessage): Promise<Loaded> {
       ? { ...init.rateLimit, cost: module.rateLimit?.cost }
       : init.rateLimit;
   const job = { ...module, rateLimit, pacing: init.pacing } as Job;
-  const sql = openPool(init.sourceUrl, { max: init.slots, purpose: `worker:${job.name}` });
+  const connect = () =>
+    openPool(init.sourceUrl, { max: 1, purpose: `worker:${job.name}`, idleTimeoutS: 0 });
   const pacing = job.pacing;
   const slots = Array.from(
     { length: init.slots },
-    () => new WorkerSlot(sql, job, lifetime.signal, pacing ? createPacer(pacing) : undefined),
+    () => new WorkerSlot(connect, job, lifetime.signal, pacing ? createPacer(pacing) : undefined),
   );
-  return { init, job, cost: itemCosts(job.rateLimit), sql, slots, free: [...slots] };
+  return { init, job, cost: itemCosts(job.rateLimit), slots, free: [...slots] };
 }
 
 async function runTask(message: TaskMessage): Promise<void> {
@@ -263,8 +262,8 @@ function request(taskId: number, body: HostRequest, signal: AbortSignal): Promis
 async function shutdown(): Promise<void> {
   const state = await loaded?.catch(() => undefined);
   if (state) {
+    // Each slot closes its own connection.
     await Promise.all(state.slots.map((slot) => slot.close()));
-    await state.sql.end({ timeout: 5 });
   }
   // A job's timers or sockets must not keep the worker alive once its work is done.
   process.exit(0);
