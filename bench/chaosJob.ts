@@ -48,28 +48,54 @@ export default defineJob({
       values (${index}, ${attempt}, ${process.pid}, ${rows[0]?.id ?? null}, ${rows.at(-1)?.id ?? null},
         ${rows.length})
       returning id`;
-    const outcomes: Outcome<Row>[] = [];
-    const good: { id: number; v: number }[] = [];
-    for (const row of rows) {
-      try {
-        good.push(transform(row));
-        outcomes.push(succeeded(row));
-      } catch (error) {
-        if (!(error instanceof PermanentError)) throw error;
-        outcomes.push(failed(row, error));
-      }
+    try {
+      const outcomes = await work(rows, sql, signal);
+      await endAttempt(log, entry?.id, new Date());
+      return outcomes;
+    } catch (error) {
+      // Cut short (aborted as its process lost the database, say): the attempt ended now, though
+      // the log can say so only once the database is back.
+      void endAttempt(log, entry?.id, new Date(), 60).catch(() => {});
+      throw error;
     }
-    // Paced batches: a kill lands between them, after some rows are written and before the
-    // chunk's completion is, which is what re-applies rows in a plain (non-transactional) job.
-    const pause = taskMs / Math.max(1, Math.ceil(good.length / upsertBatch));
-    for (let start = 0; start < good.length; start += upsertBatch) {
-      await sleep(pause, undefined, { signal });
-      await upsert(sql, 'chaos_target', good.slice(start, start + upsertBatch), {
-        key: ['id'],
-        update: 'all',
-      });
-    }
-    await log`update chaos_attempts set ended_at = clock_timestamp() where id = ${entry?.id ?? 0}`;
-    return outcomes;
   },
 });
+
+/** Transforms a chunk's rows and writes them in paced batches; returns their outcomes. */
+async function work(rows: Row[], sql: Sql, signal: AbortSignal): Promise<Outcome<Row>[]> {
+  const outcomes: Outcome<Row>[] = [];
+  const good: { id: number; v: number }[] = [];
+  for (const row of rows) {
+    try {
+      good.push(transform(row));
+      outcomes.push(succeeded(row));
+    } catch (error) {
+      if (!(error instanceof PermanentError)) throw error;
+      outcomes.push(failed(row, error));
+    }
+  }
+  // Paced batches: a kill lands between them, after some rows are written and before the
+  // chunk's completion is, which is what re-applies rows in a plain (non-transactional) job.
+  const pause = taskMs / Math.max(1, Math.ceil(good.length / upsertBatch));
+  for (let start = 0; start < good.length; start += upsertBatch) {
+    await sleep(pause, undefined, { signal });
+    await upsert(sql, 'chaos_target', good.slice(start, start + upsertBatch), {
+      key: ['id'],
+      update: 'all',
+    });
+  }
+  return outcomes;
+}
+
+/** Records when an attempt ended, trying each 500 ms (up to `tries` times) while the database is away. */
+async function endAttempt(log: Sql, id: string | undefined, at: Date, tries = 1): Promise<void> {
+  for (let left = tries; left > 0; left--) {
+    try {
+      await log`update chaos_attempts set ended_at = ${at} where id = ${id ?? 0}`;
+      return;
+    } catch (error) {
+      if (left === 1) throw error;
+      await sleep(500);
+    }
+  }
+}
