@@ -7,7 +7,8 @@
 //   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:claims
 //
 // Either way the bench works in a database of its own (sluice_bench_claims), dropped at the end.
-// BENCH_SECONDS (2) per cell, BENCH_REPS (2), BENCH_CLAIMERS (2,8,32,64), BENCH_TASKS per job.
+// BENCH_SECONDS (2) per cell, BENCH_REPS (2), BENCH_CLAIMERS (2,8,32,64), BENCH_TASKS per job,
+// BENCH_DESIGNS (all; the baseline always runs).
 // Cells run design after design, the order reversed every repetition, so the machine's noise
 // falls on all alike. The candidates live in bench/claims/; src/store is untouched.
 import { cpus, loadavg } from 'node:os';
@@ -23,10 +24,13 @@ import { plainDesign } from './claims/plain.ts';
 import { cellTable, designList, probeTable } from './claims/report.ts';
 import { connect, createScratchDatabase, dropScratchDatabase } from './claims/scratch.ts';
 import { slotsDesign, slotVariants } from './claims/slots.ts';
+import { slotsCteDesign } from './claims/slotsCte.ts';
 import { openBenchServer } from './server.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
 const reps = Number(process.env.BENCH_REPS ?? 2);
+// BENCH_DESIGNS=a-current,c-keyshare runs those beside the baseline only.
+const only = process.env.BENCH_DESIGNS?.split(',');
 const claimerCounts = (process.env.BENCH_CLAIMERS ?? '2,8,32,64').split(',').map(Number);
 // Enough that no cell runs out: a few times the fastest rate seen on this machine.
 const tasks = Number(process.env.BENCH_TASKS ?? Math.ceil(seconds * 6000));
@@ -68,15 +72,19 @@ async function main() {
   const url = await createScratchDatabase(server.url);
   const store = await Store.open(url);
   const admin = connect(url);
-  const conns = Array.from({ length: Math.max(...claimerCounts, 3) }, () => connect(url));
+  const most = Math.max(...claimerCounts, ...tightShapes.map((t) => t.claimers), 3);
+  const conns = Array.from({ length: most }, () => connect(url));
   try {
-    const designs: Design[] = [
-      await plainDesign(admin),
-      currentDesign(store),
-      ...(await Promise.all(countingVariants.map((v) => countingDesign(admin, v)))),
-      await liveCountDesign(admin),
-      ...(await Promise.all(slotVariants.map((v) => slotsDesign(admin, v)))),
-    ];
+    const designs = (
+      [
+        await plainDesign(admin),
+        currentDesign(store),
+        ...(await Promise.all(countingVariants.map((v) => countingDesign(admin, v)))),
+        await liveCountDesign(admin),
+        ...(await Promise.all(slotVariants.map((v) => slotsDesign(admin, v)))),
+        await slotsCteDesign(admin),
+      ] satisfies Design[]
+    ).filter((d) => d.key === 'plain' || !only || only.includes(d.key));
     await Promise.all(conns.map((c) => c`select 1`));
     const [info] = await admin<{ version: string; fsync: string; commit: string }[]>`
       select current_setting('server_version') as version, current_setting('fsync') as fsync,

@@ -6,22 +6,52 @@
 // transaction, through a trigger on the task.
 //   c-share   reads the job row FOR SHARE: claimers share it, but a pause or cancel (an update
 //             of the row) waits for claims in flight, and claims after it see it, as today;
+//   c-keyshare  reads it FOR KEY SHARE, the lock a foreign-key check takes: only FOR UPDATE
+//             waits for it, so a pause or cancel that locks the row FOR UPDATE first keeps
+//             today's order, while updates of other columns (task counts) never wait;
 //   c-nolock  reads the job row without a lock: a claim that read 'running' may commit just
 //             after a pause did.
 import type { Sql } from 'postgres';
 import { claimIn, claimSet, completeIn, type Design } from './design.ts';
 import { createScratchJob, createScratchSchema } from './scratch.ts';
 
-export const slotVariants = [
+interface Variant {
+  key: string;
+  label: string;
+  jobLock: '' | 'for share' | 'for key share';
+  /** The task row keeps its slot's number: freed by primary key, no index on slots.seq. */
+  slotOnTask: boolean;
+}
+
+export const slotVariants: Variant[] = [
   {
     key: 'c-share',
     label: 'a row per cap slot, SKIP LOCKED; job row FOR SHARE',
     jobLock: 'for share',
+    slotOnTask: false,
   },
-  { key: 'c-nolock', label: 'a row per cap slot, SKIP LOCKED; job row not locked', jobLock: '' },
-] as const;
+  {
+    key: 'c-keyshare',
+    label: 'a row per cap slot, SKIP LOCKED; job row FOR KEY SHARE',
+    jobLock: 'for key share',
+    slotOnTask: false,
+  },
+  {
+    key: 'c-nolock',
+    label: 'a row per cap slot, SKIP LOCKED; job row not locked',
+    jobLock: '',
+    slotOnTask: false,
+  },
+  {
+    key: 'c-taskslot',
+    label:
+      'as c-keyshare, the task keeps its slot number: freed by primary key, slots.seq unindexed (HOT updates)',
+    jobLock: 'for key share',
+    slotOnTask: true,
+  },
+];
 
-export async function slotsDesign(sql: Sql, v: (typeof slotVariants)[number]): Promise<Design> {
+export async function slotsDesign(sql: Sql, v: Variant): Promise<Design> {
   const s = await createScratchSchema(sql, v.key.replace('-', '_'));
   await sql.unsafe(`
     create table ${s}.slots (
@@ -30,8 +60,12 @@ export async function slotsDesign(sql: Sql, v: (typeof slotVariants)[number]): P
       seq int,
       primary key (job_id, slot)
     );
-    -- Completions free a slot by the task's seq.
-    create unique index slots_seq on ${s}.slots (job_id, seq);
+    ${
+      v.slotOnTask
+        ? `alter table ${s}.tasks add column slot int;`
+        : `-- Completions free a slot by the task's seq.
+           create unique index slots_seq on ${s}.slots (job_id, seq);`
+    }
 
     create function ${s}.claim_tasks(p_job bigint, p_owner int, p_limit int, p_lease_seconds int)
     returns table (seq int, epoch int) language plpgsql volatile as $$
@@ -64,13 +98,15 @@ export async function slotsDesign(sql: Sql, v: (typeof slotVariants)[number]): P
       where sl.job_id = p_job and sl.slot = u.slot and u.i <= cardinality(v_seqs);
       return query
         update ${s}.tasks t set ${claimSet('t')}
+          ${v.slotOnTask ? ', slot = v_slots[array_position(v_seqs, t.seq)]' : ''}
         where t.job_id = p_job and t.seq = any(v_seqs)
         returning t.seq, t.epoch;
     end $$;
 
     create function ${s}.free_slot() returns trigger language plpgsql as $$
     begin
-      update ${s}.slots set seq = null where job_id = old.job_id and seq = old.seq;
+      update ${s}.slots set seq = null
+      where job_id = old.job_id and seq = old.seq ${v.slotOnTask ? 'and slot = old.slot' : ''};
       return null;
     end $$;
 
