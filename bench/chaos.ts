@@ -75,6 +75,7 @@ fleet = new Fleet(join(root, 'bin/sluice.js'), root, logDir, {
   CHAOS_JOB: job,
   CHAOS_CAP: String(cap),
   CHAOS_TRANSACTIONAL: transactional ? '1' : '0',
+  CHAOS_ENDS_FILE: join(logDir, 'attempt-ends.log'),
 });
 const module = 'bench/chaosJob.ts';
 const roles: Role[] = [
@@ -173,7 +174,7 @@ if (transactional) {
     detail: `${reapplied.rows}`,
   });
 }
-const overlap = await attemptOverlap(sql, d);
+const overlap = await attemptOverlap(sql, d, join(logDir, 'attempt-ends.log'));
 checks.push({
   name: `cap ${cap} never exceeded`,
   ok: sampler.maxRunning() <= cap && overlap <= cap,

@@ -6,6 +6,7 @@
 //
 //   CHAOS_JOB (chaos), CHAOS_BATCH rows per chunk (5000), CHAOS_CAP (6), CHAOS_TASK_MS paced work
 //   per chunk (5000), CHAOS_TRANSACTIONAL=1 for `transactional: true`.
+import { appendFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres, { type Sql } from 'postgres';
 import { cursor, defineJob, failed, type Outcome, PermanentError, succeeded, upsert } from 'sluice';
@@ -53,9 +54,10 @@ export default defineJob({
       await endAttempt(log, entry?.id, new Date());
       return outcomes;
     } catch (error) {
-      // Cut short (aborted as its process lost the database, say): the attempt ended now, though
-      // the log can say so only once the database is back.
-      void endAttempt(log, entry?.id, new Date(), 60).catch(() => {});
+      // Cut short (aborted as its process lost the database, say): the attempt ends now. The
+      // database may be away, so the end goes to a file the suite reads, written before anything
+      // else can happen to this process.
+      if (env.CHAOS_ENDS_FILE) appendFileSync(env.CHAOS_ENDS_FILE, `${entry?.id} ${Date.now()}\n`);
       throw error;
     }
   },
@@ -87,15 +89,6 @@ async function work(rows: Row[], sql: Sql, signal: AbortSignal): Promise<Outcome
   return outcomes;
 }
 
-/** Records when an attempt ended, trying each 500 ms (up to `tries` times) while the database is away. */
-async function endAttempt(log: Sql, id: string | undefined, at: Date, tries = 1): Promise<void> {
-  for (let left = tries; left > 0; left--) {
-    try {
-      await log`update chaos_attempts set ended_at = ${at} where id = ${id ?? 0}`;
-      return;
-    } catch (error) {
-      if (left === 1) throw error;
-      await sleep(500);
-    }
-  }
+async function endAttempt(log: Sql, id: string | undefined, at: Date): Promise<void> {
+  await log`update chaos_attempts set ended_at = ${at} where id = ${id ?? 0}`;
 }

@@ -2,6 +2,7 @@
 // its ground truth, the dead letters against the planted poison, every re-applied row against
 // the attempts a kill (or the restart, or the cut) interrupted, and the cap against the attempts'
 // own start and end times.
+import { readFile } from 'node:fs/promises';
 import type { Sql } from 'postgres';
 import type { Restart } from './database.ts';
 import type { Life } from './processes.ts';
@@ -146,27 +147,49 @@ export async function reappliedRows(sql: Sql, d: Disruptions): Promise<Reapplied
  * ended, ends with its process). Attempts of the cut worker that were in flight at the cut are
  * left out: the store took their tasks back, so they ran on without a claim until the link healed.
  */
-export async function attemptOverlap(sql: Sql, d: Disruptions): Promise<number> {
-  const attempts = await sql<{ pid: number; started: Date; ended: Date | null }[]>`
-    select pid, started_at as started, ended_at as ended from chaos_attempts`;
+export async function attemptOverlap(sql: Sql, d: Disruptions, endsFile?: string): Promise<number> {
+  const attempts = await sql<{ id: string; pid: number; started: Date; ended: Date | null }[]>`
+    select id, pid, started_at as started, ended_at as ended from chaos_attempts`;
   const deathOf = new Map(d.lives.map((l) => [l.pid, l.endedAt ?? Number.POSITIVE_INFINITY]));
+  // Attempts cut short while the database was away logged their end to this file instead.
+  const cutShort = new Map<string, number>();
+  const ends = endsFile ? await readFile(endsFile, 'utf8').catch(() => '') : '';
+  for (const line of ends.split('\n').filter(Boolean)) {
+    const [id, at] = line.split(' ');
+    cutShort.set(id as string, Number(at));
+  }
   const edges: [number, number][] = [];
+  const spans: { id: string; pid: number; from: number; to: number; how: string }[] = [];
   for (const a of attempts) {
     const started = a.started.getTime();
     if (d.cut?.pids.includes(a.pid) && started <= d.cut.cutAt) {
       const ended = a.ended?.getTime() ?? Number.POSITIVE_INFINITY;
       if (ended > d.cut.cutAt) continue;
     }
-    const ended = a.ended?.getTime() ?? deathOf.get(a.pid) ?? Number.POSITIVE_INFINITY;
+    const ended =
+      a.ended?.getTime() ?? cutShort.get(a.id) ?? deathOf.get(a.pid) ?? Number.POSITIVE_INFINITY;
     edges.push([started, 1], [ended, -1]);
+    const how = a.ended ? 'logged' : cutShort.has(a.id) ? 'cut short' : 'process end';
+    spans.push({ id: a.id, pid: a.pid, from: started, to: ended, how });
   }
   // Ends before starts at the same instant: one task ending as the next starts is not overlap.
   edges.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   let now = 0;
   let most = 0;
-  for (const [, step] of edges) {
+  let peakAt = 0;
+  for (const [at, step] of edges) {
     now += step;
-    most = Math.max(most, now);
+    if (now > most) [most, peakAt] = [now, at];
   }
+  // Which attempts were alive at the peak, and how each one's end is known: for the log.
+  const alive = spans.filter((s) => s.from <= peakAt && s.to > peakAt);
+  process.stderr.write(
+    `attempts alive at the peak (${new Date(peakAt).toISOString()}): ${alive
+      .map(
+        (s) =>
+          `#${s.id} pid ${s.pid} ${new Date(s.from).toISOString().slice(11, 23)}-${Number.isFinite(s.to) ? new Date(s.to).toISOString().slice(11, 23) : 'never'} (${s.how})`,
+      )
+      .join('; ')}\n`,
+  );
   return most;
 }

@@ -18,7 +18,10 @@ export function describeRestart(lives: Life[], restart: Restart): string {
       l.code !== 0 &&
       l.code !== 3,
   );
-  const rode = running.filter((l) => !exited.includes(l) && l.killedAt === undefined);
+  // Rode it out: still alive once the server was back (a later kill by the suite does not count).
+  const rode = running.filter(
+    (l) => !exited.includes(l) && (l.killedAt === undefined || l.killedAt > restart.startedAt),
+  );
   const failedStarts = lives.filter(
     (l) =>
       l.startedAt >= restart.stoppingAt &&
