@@ -21,6 +21,8 @@ interface Variant {
   jobLock: '' | 'for share' | 'for key share';
   /** The task row keeps its slot's number: freed by primary key, no index on slots.seq. */
   slotOnTask: boolean;
+  /** Scan for a free slot from a random one (wrapping), not from slot 1 past every held one. */
+  spread?: boolean;
 }
 
 export const slotVariants: Variant[] = [
@@ -49,6 +51,13 @@ export const slotVariants: Variant[] = [
     jobLock: 'for key share',
     slotOnTask: true,
   },
+  {
+    key: 'c-spread',
+    label: 'as c-taskslot, the search for a free slot starts at a random slot',
+    jobLock: 'for key share',
+    slotOnTask: true,
+    spread: true,
+  },
 ];
 
 export async function slotsDesign(sql: Sql, v: Variant): Promise<Design> {
@@ -73,15 +82,25 @@ export async function slotsDesign(sql: Sql, v: Variant): Promise<Design> {
     declare
       v_slots int[];
       v_seqs int[];
+      v_from int := 1;
     begin
-      perform from ${s}.jobs j where j.id = p_job and j.status = 'running' ${v.jobLock};
+      select ${v.spread ? '1 + floor(random() * j.max_parallelism)::int' : '1'} into v_from
+      from ${s}.jobs j where j.id = p_job and j.status = 'running' ${v.jobLock};
       if not found then
         return;
       end if;
       select array_agg(f.slot) into v_slots from (
-        select sl.slot from ${s}.slots sl where sl.job_id = p_job and sl.seq is null
+        select sl.slot from ${s}.slots sl
+        where sl.job_id = p_job and sl.seq is null and sl.slot >= v_from
         order by sl.slot limit p_limit
         for update skip locked) f;
+      if v_slots is null and v_from > 1 then
+        select array_agg(f.slot) into v_slots from (
+          select sl.slot from ${s}.slots sl
+          where sl.job_id = p_job and sl.seq is null and sl.slot < v_from
+          order by sl.slot limit p_limit
+          for update skip locked) f;
+      end if;
       if v_slots is null then
         return;
       end if;
