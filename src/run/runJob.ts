@@ -87,11 +87,11 @@ async function runOnce(
   // Thread and process workers run the job's function; the mode's bad input is refused here.
   const executor = createExecutor(job, options.sourceUrl);
   const { started } = since;
-  // Exactly one connection per worker: the cap is the job's connection budget. Planning borrows
-  // one before the workers start.
+  // Planning has a connection of its own, closed before the workers open theirs (one each): the
+  // cap stays the job's connection budget.
   const source = openPool(options.sourceUrl, {
     max: concurrency,
-    purpose: `worker:${job.name}`,
+    purpose: `plan:${job.name}`,
   });
   try {
     // A source URL that reaches something other than PostgreSQL would hang planning forever.
@@ -152,6 +152,7 @@ async function runOnce(
       unit: job.source.unit,
     });
     if (options.detach) return summarize(job, row, 'planned', started, 0, false, store);
+    await source.end({ timeout: 5 });
     await store.join();
     since.doneBefore ??= (await store.counts(row.id)).done.items;
     const { doneBefore } = since;

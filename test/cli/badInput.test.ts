@@ -16,6 +16,9 @@ beforeAll(async () => {
   await db.sql`create table coded (code text primary key)`;
 });
 
+// The refusals run a few at a time (describe.concurrent): each is a CLI process that mostly waits.
+// None writes anything, which each checks; the one test that runs a job comes last, alone.
+
 /** Runs the CLI and checks the contract for bad input: exit 2, one line on stderr, nothing on stdout. */
 async function refused(args: string[], env: Record<string, string> = {}) {
   const run = await runSluice(args, env);
@@ -34,7 +37,7 @@ async function jobRows(): Promise<number> {
   return row?.n ?? 0;
 }
 
-describe('tableRanges refusals change nothing', () => {
+describe.concurrent('tableRanges refusals change nothing', () => {
   const cases: [string, Record<string, string>, RegExp][] = [
     ['a missing table', { TABLE: 'nope' }, /table `nope` does not exist/i],
     ['a missing key column', { KEY: 'nope' }, /column `nope`.*items/i],
@@ -73,7 +76,7 @@ describe('tableRanges refusals change nothing', () => {
   }
 });
 
-describe('bad command lines', () => {
+describe.concurrent('bad command lines', () => {
   test('an unknown command names the nearest one, or else them all', async () => {
     expect(await refused(['stauts'])).toBe(
       'sluice: Unknown command `stauts`; did you mean `status`?',
@@ -139,7 +142,7 @@ describe('bad command lines', () => {
   });
 });
 
-describe('bad database URLs: one line naming where the URL came from, its password hidden', () => {
+describe.concurrent('bad database URLs: one line naming where the URL came from, its password hidden', () => {
   const cases: [string, string, string][] = [
     [
       'a port that is not a number',
@@ -169,6 +172,34 @@ describe('bad database URLs: one line naming where the URL came from, its passwo
       expect(await jobRows()).toBe(0);
     });
   }
+
+  test('a URL that reaches a server that is not PostgreSQL is refused within the deadline', async () => {
+    const garbage = await notPostgres('garbage');
+    const silent = await notPostgres('silent');
+    try {
+      const started = Date.now();
+      const [asState, asSource] = await Promise.all([
+        // State and source alike: the store's first query meets a server that hangs up every time.
+        refused(['run', 'test/fixtures/rangesJob.ts', '--database-url', garbage.url]),
+        // A good state store and a source that accepts and never answers: planning must not wait.
+        refused([
+          ...['run', 'test/fixtures/rangesJob.ts', '--database-url', silent.url],
+          ...['--state-url', db.url],
+        ]),
+      ]);
+      expect(Date.now() - started).toBeLessThan(reachDeadlineMs + 5000);
+      const shown = (url: string) => url.replace('hunter2secret', '***');
+      expect(asState).toBe(
+        `sluice: Cannot reach the database at ${shown(garbage.url)}: no PostgreSQL answer within 15 s; is it a PostgreSQL server?`,
+      );
+      expect(asSource).toContain(`sluice: Cannot reach the database at ${shown(silent.url)}: `);
+      expect(`${asState} ${asSource}`).not.toContain('hunter2secret');
+      expect(await jobRows()).toBe(0);
+    } finally {
+      garbage.close();
+      silent.close();
+    }
+  });
 });
 
 /** A local TCP server that is not PostgreSQL: it answers like a web server and hangs up, or says nothing. */
@@ -192,35 +223,7 @@ async function notPostgres(
   };
 }
 
-test('a URL that reaches a server that is not PostgreSQL is refused within the deadline', async () => {
-  const garbage = await notPostgres('garbage');
-  const silent = await notPostgres('silent');
-  try {
-    const started = Date.now();
-    const [asState, asSource] = await Promise.all([
-      // State and source alike: the store's first query meets a server that hangs up every time.
-      refused(['run', 'test/fixtures/rangesJob.ts', '--database-url', garbage.url]),
-      // A good state store and a source that accepts and never answers: planning must not wait.
-      refused([
-        ...['run', 'test/fixtures/rangesJob.ts', '--database-url', silent.url],
-        ...['--state-url', db.url],
-      ]),
-    ]);
-    expect(Date.now() - started).toBeLessThan(reachDeadlineMs + 5000);
-    const shown = (url: string) => url.replace('hunter2secret', '***');
-    expect(asState).toBe(
-      `sluice: Cannot reach the database at ${shown(garbage.url)}: no PostgreSQL answer within 15 s; is it a PostgreSQL server?`,
-    );
-    expect(asSource).toContain(`sluice: Cannot reach the database at ${shown(silent.url)}: `);
-    expect(`${asState} ${asSource}`).not.toContain('hunter2secret');
-    expect(await jobRows()).toBe(0);
-  } finally {
-    garbage.close();
-    silent.close();
-  }
-});
-
-describe('limits are checked before anything is planned', () => {
+describe.concurrent('limits are checked before anything is planned', () => {
   const cases: [string, Record<string, string>, string][] = [
     [
       'a zero rate',
