@@ -160,39 +160,49 @@ async function runOnce(
     const limits = createJobLimits(job, store, row.id, events);
     if (limits.adaptive)
       events.emit('limit:cap', { cap: limits.adaptive.current(), reason: 'start' });
-    // Pause, cancel, the deadline and the failure alert reach the pool through these signals.
-    const supervisor = await superviseRun({
-      ...{ job, jobId: row.id, store, events, total: row.totalItems, started },
-      ...{ stop: options.stop, abort: options.abort },
-    });
-    // A streaming source appends batches while the pool runs; its failure stops the run.
-    const feeder = startFeeder({
-      ...{ job, jobId: row.id, store, stop: supervisor.stop, pollMs: 1000 },
-      appended: () => pool.wake(),
-    });
-    const pool = new WorkerPool({
-      // At the cap this run works under, which decides whether items are checkpointed one by one.
-      job: { ...job, maxParallelism: workingCap },
-      jobId: row.id,
-      store,
-      events,
-      // One connection per local worker, its own: the cap is the job's connection budget.
-      connectSource: () =>
-        openPool(options.sourceUrl, { max: 1, purpose: `worker:${job.name}`, idleTimeoutS: 0 }),
-      concurrency,
-      stop: feeder.stop,
-      abort: supervisor.abort,
-      pollMs: options.pollMs ?? 200,
-      limits,
-      cancelBackends: (pids) => cancelBackends(options.sourceUrl, pids),
-      executor,
-    });
-    const closed = await pool.run().finally(async () => {
+    // Nothing this run starts may outlive it: after an outage the run starts again, afresh.
+    const ended = new AbortController();
+    let supervisor: Awaited<ReturnType<typeof superviseRun>> | undefined;
+    let feeder: ReturnType<typeof startFeeder> | undefined;
+    let closed = false;
+    try {
+      // Pause, cancel, the deadline and the failure alert reach the pool through these signals.
+      supervisor = await superviseRun({
+        ...{ job, jobId: row.id, store, events, total: row.totalItems, started },
+        ...{ stop: options.stop, abort: options.abort },
+      });
+      // A streaming source appends batches while the pool runs; its failure stops the run.
+      feeder = startFeeder({
+        ...{ job, jobId: row.id, store, pollMs: 1000 },
+        stop: AbortSignal.any([supervisor.stop, ended.signal]),
+        appended: () => pool.wake(),
+      });
+      const pool = new WorkerPool({
+        // At the cap this run works under, which decides whether items are checkpointed one by one.
+        job: { ...job, maxParallelism: workingCap },
+        jobId: row.id,
+        store,
+        events,
+        // One connection per local worker, its own: the cap is the job's connection budget.
+        connectSource: () =>
+          openPool(options.sourceUrl, { max: 1, purpose: `worker:${job.name}`, idleTimeoutS: 0 }),
+        concurrency,
+        stop: feeder.stop,
+        abort: supervisor.abort,
+        pollMs: options.pollMs ?? 200,
+        limits,
+        cancelBackends: (pids) => cancelBackends(options.sourceUrl, pids),
+        executor,
+      });
+      closed = await pool.run();
+      await feeder.done();
+    } finally {
+      ended.abort();
       clearInterval(progress);
       limits.close();
-      await supervisor.close();
-    });
-    await feeder.done();
+      await supervisor?.close();
+      await feeder?.done().catch(() => {});
+    }
     // Only the process that finishes the job reduces it, however many saw it close.
     if (closed) await store.finishJobOnce(row.id, () => reduceFor(job, store, row.id));
     const final = (await store.findJob(job.name)) as JobRow;

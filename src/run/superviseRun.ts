@@ -33,7 +33,11 @@ export async function superviseRun(o: SuperviseOptions) {
     deadline: o.job.deadline,
     runStartedAt: Date.now() - (performance.now() - o.started),
   });
-  const stopAlert = await watchFailureAlert({ ...o, control });
+  // A failure here (the database went away) must not leave the status watch running.
+  const stopAlert = await watchFailureAlert({ ...o, control }).catch(async (error: unknown) => {
+    await control.close();
+    throw error;
+  });
   return {
     stop: control.stop,
     abort: control.abort,

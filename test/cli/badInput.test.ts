@@ -187,7 +187,8 @@ describe.concurrent('bad database URLs: one line naming where the URL came from,
           ...['--state-url', db.url],
         ]),
       ]);
-      expect(Date.now() - started).toBeLessThan(reachDeadlineMs + 5000);
+      // Refused, not hung: the deadline plus generous room for two CLI start-ups on a loaded machine.
+      expect(Date.now() - started).toBeLessThan(reachDeadlineMs + 30_000);
       const shown = (url: string) => url.replace('hunter2secret', '***');
       expect(asState).toBe(
         `sluice: Cannot reach the database at ${shown(garbage.url)}: no PostgreSQL answer within 15 s; is it a PostgreSQL server?`,
