@@ -61,17 +61,19 @@ export async function runJob<Input, Report, Result, Resource>(
   const job = typedJob as unknown as Job;
   const events = options.events ?? new Events();
   // A run resumed after an outage is still one run: timed, and its items counted, from here.
-  const since: RunStart = { started: performance.now() };
+  const since: RunStart = { started: performance.now(), attempts: 0 };
   return outlastOutages(() => runOnce(job, { ...options, events }, since), {
     ...options,
     events,
   });
 }
 
-/** When the run began, and how many items were done before it (known once the job is found). */
+/** When the run began, how many items were done before it (known once the job is found), and how often it began. */
 interface RunStart {
   started: number;
   doneBefore?: number;
+  /** Tries so far: more than one after an outage. */
+  attempts: number;
 }
 
 async function runOnce(
@@ -95,7 +97,10 @@ async function runOnce(
   });
   try {
     // A source URL that reaches something other than PostgreSQL would hang planning forever.
-    await checkReachable(source, options.sourceUrl);
+    // After an outage the source has just answered (outages.ts): one that fails again now is
+    // another outage, not a wrong URL.
+    if (since.attempts === 0) await checkReachable(source, options.sourceUrl);
+    since.attempts++;
     if (job.transactional && !(await store.sharesDatabase(source))) {
       throw new InputError(
         'Expected `transactional` jobs to write where their state lives: the state database (--state-url or SLUICE_STATE_URL) is not the source database',

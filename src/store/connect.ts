@@ -124,6 +124,9 @@ export async function checkReachable(sql: Sql, url: string, waitMs = 0): Promise
         await new Promise((done) => setTimeout(done, 100));
         continue;
       }
+      // A server that says it is shutting down (or that ended the session) is there: that is an
+      // outage for a run to wait out, not a wrong URL.
+      if (code === '57P03' || code === '57P01') throw error;
       const reason = redactSecrets((error as Error).message || code);
       throw new InputError(`Cannot reach the database at ${redactSecrets(url)}: ${reason}`);
     }

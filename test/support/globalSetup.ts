@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { startEmbedded } from '../../src/store/embedded.ts';
 
@@ -23,11 +24,29 @@ export default async function setup(project: TestProject) {
   const { chmod } = await import('node:fs/promises');
   await chmod(root, 0o755);
   const server = await startEmbedded(root);
+  await skipDurability(server.url);
   project.provide('databaseUrl', server.url);
   return async () => {
     await server.stop();
     await rm(root, { recursive: true, force: true });
   };
+}
+
+/**
+ * The run's own server lives and dies with the run: waiting for the disk at every commit buys
+ * nothing, and the suite commits a great deal. Tests that stop a server mid-run use one of their
+ * own (restartableServer.ts), and CI's store tests run on a server with its settings untouched.
+ */
+async function skipDurability(url: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    for (const setting of ['fsync', 'synchronous_commit', 'full_page_writes']) {
+      await sql.unsafe(`alter system set ${setting} = off`);
+    }
+    await sql`select pg_reload_conf()`;
+  } finally {
+    await sql.end();
+  }
 }
 
 /** True when a file under src/ (or the build settings) is newer than dist/'s entry point. */
