@@ -163,9 +163,10 @@ test('worker --all joins a running job by the module `sluice run` recorded', asy
     DATABASE_URL: db.url,
     JOB_NAME: 'any-job',
     CAP: '3',
-    // 60 ranges of 200 ms under a cap of 3: ~4 s, so the worker, started once the first range
-    // runs, joins before the coordinator has claimed them all, however slowly it starts.
-    ROWS: '600',
+    // 120 ranges of 200 ms under a cap of 3: ~8 s, so the worker, started once the first range
+    // runs, joins before the coordinator has claimed them all, even on a loaded machine, where a
+    // CLI takes seconds to start (4 s of work was not always enough).
+    ROWS: '1200',
     ROWS_PER_RANGE: '10',
     SLEEP_MS: '200',
   };
@@ -176,7 +177,7 @@ test('worker --all joins a running job by the module `sluice run` recorded', asy
   const worker = await runSluice(['worker', '--all', '--exit-when-done', '--json'], {
     DATABASE_URL: db.url,
     SLEEP_MS: '200',
-    ROWS: '600',
+    ROWS: '1200',
     ROWS_PER_RANGE: '10',
     JOB_NAME: 'any-job',
   });
