@@ -33,7 +33,11 @@ async function doneChunks(sql: postgres.Sql): Promise<number> {
 }
 
 test('a run and a worker outlast a PostgreSQL restart and finish every item once', async () => {
-  const env = { JOB_NAME: 'restarted', ITEMS: '1200', SLEEP_MS: '100', CAP: '4', ATTEMPTS: '3' };
+  const env = {
+    ...{ JOB_NAME: 'restarted', ITEMS: '1200', SLEEP_MS: '100', CAP: '4', ATTEMPTS: '3' },
+    // Where a stray driver error came from, should one occur: in stderr, which a failure shows.
+    SLUICE_DEBUG: '1',
+  };
   const args = ['test/fixtures/alertJob.ts', '--database-url', server.url];
   // The worker first, so that on a loaded machine it is up before the run could finish alone.
   const workerChild = spawnSluice(
