@@ -79,3 +79,13 @@ export async function createScratchJob(
   );
   return id;
 }
+
+/** A scratch job with one free slot row per unit of its cap (the slot designs). */
+export async function createSlottedJob(sql: Sql, s: string, cap: number, tasks: number) {
+  const id = await createScratchJob(sql, s, cap, tasks);
+  await sql.unsafe(
+    `insert into ${s}.slots (job_id, slot) select $1, g from generate_series(1, $2::int) g`,
+    [id, cap],
+  );
+  return id;
+}

@@ -13,7 +13,7 @@
 //             after a pause did.
 import type { Sql } from 'postgres';
 import { claimIn, claimSet, completeIn, type Design } from './design.ts';
-import { createScratchJob, createScratchSchema } from './scratch.ts';
+import { createScratchSchema, createSlottedJob } from './scratch.ts';
 
 interface Variant {
   key: string;
@@ -137,14 +137,7 @@ export async function slotsDesign(sql: Sql, v: Variant): Promise<Design> {
     label: v.label,
     capped: true,
     schema: s,
-    async createJob(cap, tasks) {
-      const id = await createScratchJob(sql, s, cap, tasks);
-      await sql.unsafe(
-        `insert into ${s}.slots (job_id, slot) select $1, g from generate_series(1, $2::int) g`,
-        [id, cap],
-      );
-      return id;
-    },
+    createJob: (cap, tasks) => createSlottedJob(sql, s, cap, tasks),
     claim: (db, jobId, owner) => claimIn(db, s, jobId, owner),
     complete: (db, jobId, task) => completeIn(db, s, jobId, task),
     async check(db, jobId) {

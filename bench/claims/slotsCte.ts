@@ -4,7 +4,7 @@
 // Every statement that takes a task out of 'running' would have to do the same.
 import type { Sql } from 'postgres';
 import { type Claimed, claimIn, claimSet, type Db, type Design } from './design.ts';
-import { createScratchJob, createScratchSchema } from './scratch.ts';
+import { createScratchSchema, createSlottedJob } from './scratch.ts';
 
 async function completeFreeingSlot(sql: Db, s: string, jobId: string, task: Claimed) {
   const rows = await sql.unsafe(
@@ -72,14 +72,7 @@ export async function slotsCteDesign(sql: Sql): Promise<Design> {
       'as c-taskslot, the claim one SQL statement and the completion freeing its slot in a CTE (no trigger)',
     capped: true,
     schema: s,
-    async createJob(cap, tasks) {
-      const id = await createScratchJob(sql, s, cap, tasks);
-      await sql.unsafe(
-        `insert into ${s}.slots (job_id, slot) select $1, g from generate_series(1, $2::int) g`,
-        [id, cap],
-      );
-      return id;
-    },
+    createJob: (cap, tasks) => createSlottedJob(sql, s, cap, tasks),
     claim: (db, jobId, owner) => claimIn(db, s, jobId, owner),
     complete: (db, jobId, task) => completeFreeingSlot(db, s, jobId, task),
     async check(db, jobId) {

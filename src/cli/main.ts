@@ -1,6 +1,6 @@
 import { InputError, SluiceError } from '../errors.ts';
 import { JobModuleError } from '../job/importFailure.ts';
-import { isDatabaseGone, isStrayDriverError } from '../store/reconnect.ts';
+import { isDatabaseGone } from '../store/reconnect.ts';
 import { redactSecrets } from '../store/redact.ts';
 import { exitCodes } from './exitCodes.ts';
 import { runCli } from './program.ts';
@@ -32,25 +32,16 @@ function report(error: unknown): number {
   return exitCodes.internal;
 }
 
-// A driver error thrown outside any query (see isStrayDriverError) ends nothing: the run learns of
-// the lost database from its own queries, and waits for it or exits with one line.
-process.on('uncaughtException', (error) => {
-  if (isStrayDriverError(error)) {
-    if (process.env.SLUICE_DEBUG) console.error(redactSecrets(error.stack ?? error.message));
-    return;
-  }
-  process.exit(report(error));
-});
-// A background query nobody awaits that fails because the database went away ends nothing either:
-// the run sees the outage through its own queries. (A loaded run of the restart test once exited
-// 1 on such a rejection, `read ECONNRESET`; SLUICE_DEBUG=1 prints where one comes from.)
-process.on('unhandledRejection', (reason) => {
-  if (isDatabaseGone(reason)) {
-    if (process.env.SLUICE_DEBUG) console.error(redactSecrets(String((reason as Error).stack)));
-    return;
-  }
-  process.exit(report(reason));
-});
+// An error nobody awaits that only says the database went away ends nothing: postgres.js's stray
+// TypeError (see isStrayDriverError), or a background query's rejection. The run learns of the
+// outage from its own queries, and waits for it or exits with one line. SLUICE_DEBUG=1 shows where
+// one came from (a loaded run of the restart test once exited 1 on a `read ECONNRESET`).
+function endsTheRun(error: unknown): void {
+  if (!isDatabaseGone(error)) process.exit(report(error));
+  if (process.env.SLUICE_DEBUG) console.error(redactSecrets(String((error as Error)?.stack)));
+}
+process.on('uncaughtException', endsTheRun);
+process.on('unhandledRejection', endsTheRun);
 // `sluice status | head` closes the pipe early; that is the reader's choice, not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(exitCodes.ok);

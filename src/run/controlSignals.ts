@@ -1,7 +1,7 @@
 import { SluiceError, toError } from '../errors.ts';
 import type { Events } from '../observe/events.ts';
 import type { JobState, Store } from '../store/index.ts';
-import { isDatabaseGone } from '../store/reconnect.ts';
+import { warnUnlessGone } from '../store/reconnect.ts';
 import { coalesce } from './coalesce.ts';
 
 export interface ControlSignalOptions {
@@ -78,9 +78,7 @@ export async function watchJobControl(o: ControlSignalOptions): Promise<ControlS
     try {
       apply(await o.store.jobState(o.jobId));
     } catch (error) {
-      // A lost database is the run's to report: it waits for it, or ends with one line.
-      if (!isDatabaseGone(error))
-        process.emitWarning(`sluice: reading the job's status failed: ${toError(error).message}`);
+      warnUnlessGone("reading the job's status failed", error);
     }
   });
   const check = reads.run;
@@ -97,11 +95,7 @@ export async function watchJobControl(o: ControlSignalOptions): Promise<ControlS
       void check();
     })
     .catch((error: unknown) => {
-      if (!isDatabaseGone(error)) {
-        process.emitWarning(
-          `sluice: cannot LISTEN for job changes (${toError(error).message}); polling each second`,
-        );
-      }
+      warnUnlessGone('cannot LISTEN for job changes (polling each second)', error);
       return undefined;
     });
   // The job may have changed before the LISTEN began.

@@ -3,7 +3,7 @@ import type { Job } from '../job/types.ts';
 import { type AlertMetrics, alertReason, alertTrips } from '../observe/alert.ts';
 import type { Events } from '../observe/events.ts';
 import type { Store } from '../store/index.ts';
-import { isDatabaseGone } from '../store/reconnect.ts';
+import { warnUnlessGone } from '../store/reconnect.ts';
 import { coalesce } from './coalesce.ts';
 import type { ControlSignals } from './controlSignals.ts';
 
@@ -69,12 +69,8 @@ export async function watchFailureAlert(o: FailureAlertOptions): Promise<() => P
     await o.control.check();
   };
 
-  // A lost database is the run's to report (it waits for it, or ends with one line).
   const evaluateOrWarn = () =>
-    evaluate().catch((error) => {
-      if (!isDatabaseGone(error))
-        process.emitWarning(`sluice: the failure alert failed: ${toError(error).message}`);
-    });
+    evaluate().catch((error) => warnUnlessGone('the failure alert failed', error));
   const evaluations = coalesce(evaluateOrWarn, { gapMs: minGapMs, stopped: () => finished });
   const request = () => void evaluations.run();
 

@@ -15,6 +15,7 @@ import { outlastOutages } from './outages.ts';
 import { superviseRun } from './superviseRun.ts';
 import { reduceFor } from './taskGraph.ts';
 import { WorkerPool } from './workerPool.ts';
+import { workerConnection } from './workerSlot.ts';
 
 export interface RunOptions {
   /** The source database: planning and every worker's `ctx.sql` connect here. */
@@ -189,8 +190,7 @@ async function runOnce(
         store,
         events,
         // One connection per local worker, its own: the cap is the job's connection budget.
-        connectSource: () =>
-          openPool(options.sourceUrl, { max: 1, purpose: `worker:${job.name}`, idleTimeoutS: 0 }),
+        connectSource: workerConnection(options.sourceUrl, job.name),
         concurrency,
         stop: feeder.stop,
         abort: supervisor.abort,

@@ -1,6 +1,7 @@
 import type { Sql } from 'postgres';
 import type { Job, WorkerContext } from '../job/types.ts';
 import type { Pacer } from '../limit/pacing.ts';
+import { openPool } from '../store/connect.ts';
 
 /**
  * One local worker. It opens its source connection and runs the job's `setup` before its first
@@ -55,4 +56,9 @@ export class WorkerSlot {
       await this.sql?.end({ timeout: 5 });
     }
   }
+}
+
+/** A worker's own connection to the source database: a pool of one that never idles out. */
+export function workerConnection(url: string, jobName: string): () => Sql {
+  return () => openPool(url, { max: 1, purpose: `worker:${jobName}`, idleTimeoutS: 0 });
 }

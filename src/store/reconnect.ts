@@ -59,3 +59,12 @@ export async function againIfDisconnected<T>(write: () => Promise<T>): Promise<T
     }
   }
 }
+
+/**
+ * Warns about a background read or write that failed, unless the database went away: that is the
+ * run's to report (it waits for the database, or ends with one line).
+ */
+export function warnUnlessGone(what: string, error: unknown): void {
+  if (isDatabaseGone(error)) return;
+  process.emitWarning(`sluice: ${what}: ${(error as Error)?.message ?? String(error)}`);
+}

@@ -10,11 +10,10 @@ import type { AdaptiveCap } from '../../limit/adaptive.ts';
 import { createPacer } from '../../limit/pacing.ts';
 import type { Permit } from '../../limit/types.ts';
 import { itemCosts } from '../../limit/validate.ts';
-import { openPool } from '../../store/connect.ts';
 import { pauseOnlyLimits, permitHandle } from '../jobLimits.ts';
 import { type ItemLimits, runItems } from '../runItems.ts';
 import { runGraphPlace, sourceInput } from '../taskGraph.ts';
-import { WorkerSlot } from '../workerSlot.ts';
+import { WorkerSlot, workerConnection } from '../workerSlot.ts';
 import { exitWithCoordinator } from './coordinatorWatch.ts';
 import {
   type FromWorker,
@@ -92,8 +91,7 @@ async function load(init: InitMessage): Promise<Loaded> {
       ? { ...init.rateLimit, cost: module.rateLimit?.cost }
       : init.rateLimit;
   const job = { ...module, rateLimit, pacing: init.pacing } as Job;
-  const connect = () =>
-    openPool(init.sourceUrl, { max: 1, purpose: `worker:${job.name}`, idleTimeoutS: 0 });
+  const connect = workerConnection(init.sourceUrl, job.name);
   const pacing = job.pacing;
   const slots = Array.from(
     { length: init.slots },
