@@ -1,5 +1,6 @@
 import { InputError, SluiceError } from '../errors.ts';
 import { JobModuleError } from '../job/importFailure.ts';
+import { type LogFormat, logStderrAsJson, writeStderr } from '../observe/log/stderr.ts';
 import { isDatabaseGone } from '../store/reconnect.ts';
 import { redactSecrets } from '../store/redact.ts';
 import { exitCodes } from './exitCodes.ts';
@@ -7,29 +8,61 @@ import { runCli } from './program.ts';
 
 /** The one place that turns errors into a line on stderr and an exit code. */
 function report(error: unknown): number {
+  const { line, code, stack } = describe(error);
+  writeStderr(redactSecrets(line), {
+    job: null,
+    event: 'cli:error',
+    level: 'error',
+    exitCode: code,
+  });
+  if (process.env.SLUICE_DEBUG && stack) debug(stack);
+  return code;
+}
+
+function describe(error: unknown): { line: string; code: number; stack?: string } {
+  const stack = error instanceof Error ? error.stack : undefined;
   if (error instanceof InputError) {
     // A broken job module's first line is `file:line:col: message`, for editors to link.
     const prefix = error instanceof JobModuleError ? '' : 'sluice: ';
-    console.error(`${prefix}${redactSecrets(error.message)}`);
-    if (process.env.SLUICE_DEBUG && error.stack) console.error(redactSecrets(error.stack));
-    return exitCodes.badInput;
+    return { line: `${prefix}${error.message}`, code: exitCodes.badInput, stack };
   }
   if (isDatabaseGone(error)) {
     // Claims are released by the server as the sessions end, so a rerun resumes.
     const code = (error as { code?: unknown }).code;
     const cause = typeof code === 'string' ? `: ${(error as Error).message}` : '';
-    console.error(
-      `sluice: lost the connection to the database${redactSecrets(cause)}; run the same command again to resume`,
-    );
-    if (process.env.SLUICE_DEBUG && error instanceof Error && error.stack)
-      console.error(redactSecrets(error.stack));
-    return exitCodes.internal;
+    const line = `sluice: lost the connection to the database${cause}; run the same command again to resume`;
+    return { line, code: exitCodes.internal, stack };
   }
-  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  console.error(
-    `sluice: ${error instanceof SluiceError ? '' : 'internal error: '}${redactSecrets(message)}`,
-  );
-  return exitCodes.internal;
+  const message = error instanceof Error ? (stack ?? error.message) : String(error);
+  const kind = error instanceof SluiceError ? '' : 'internal error: ';
+  return { line: `sluice: ${kind}${message}`, code: exitCodes.internal };
+}
+
+function debug(text: string): void {
+  writeStderr(redactSecrets(text), { job: null, event: 'cli:debug', level: 'debug' });
+}
+
+/**
+ * `--log-format` (else SLUICE_LOG_FORMAT), read from the command line before commander parses it,
+ * so that an error in the command line itself comes out in the format asked for. The flag's own
+ * bad value is reported as text, since no format was given.
+ */
+function logFormatOf(argv: readonly string[], env: NodeJS.ProcessEnv): LogFormat {
+  let given: { value: string | undefined; from: string } = {
+    value: env.SLUICE_LOG_FORMAT,
+    from: 'SLUICE_LOG_FORMAT',
+  };
+  for (const [index, arg] of argv.entries()) {
+    if (arg === '--') break;
+    if (arg === '--log-format') given = { value: argv[index + 1], from: '--log-format' };
+    else if (arg.startsWith('--log-format=')) {
+      given = { value: arg.slice('--log-format='.length), from: '--log-format' };
+    }
+  }
+  const { value, from } = given;
+  if (value === undefined || value === '' || value === 'text') return 'text';
+  if (value === 'json') return 'json';
+  throw new InputError(`Expected \`${from}\` to be \`text\` or \`json\`, got \`${value}\``);
 }
 
 // An error nobody awaits that only says the database went away ends nothing: postgres.js's stray
@@ -38,7 +71,7 @@ function report(error: unknown): number {
 // one came from (a loaded run of the restart test once exited 1 on a `read ECONNRESET`).
 function endsTheRun(error: unknown): void {
   if (!isDatabaseGone(error)) process.exit(report(error));
-  if (process.env.SLUICE_DEBUG) console.error(redactSecrets(String((error as Error)?.stack)));
+  if (process.env.SLUICE_DEBUG) debug(String((error as Error)?.stack));
 }
 process.on('uncaughtException', endsTheRun);
 process.on('unhandledRejection', endsTheRun);
@@ -48,7 +81,12 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-const code = await runCli(process.argv.slice(2)).catch(report);
+async function main(argv: string[]): Promise<number> {
+  if (logFormatOf(argv, process.env) === 'json') await logStderrAsJson();
+  return runCli(argv);
+}
+
+const code = await main(process.argv.slice(2)).catch(report);
 // Exit now: a task function that ignored its AbortSignal may still hold timers open.
 // (stdout and stderr are synchronous for files and pipes on Linux, so no output is lost.)
 process.exit(code);

@@ -2,6 +2,7 @@ import { RateLimitedError, SluiceError, toError } from '../errors.ts';
 import { checkOutcomes, type Outcome } from '../job/outcome.ts';
 import type { Job, TaskContext } from '../job/types.ts';
 import type { Events } from '../observe/events.ts';
+import { startAttemptSpan } from '../observe/trace.ts';
 import {
   type Claim,
   type ClaimedTask,
@@ -64,6 +65,13 @@ export async function executeTask(
     events.emit('task:released', { seq: task.seq });
     return;
   }
+  // One span per attempt, made here so that every executor's attempts have one.
+  const span = await startAttemptSpan({
+    job: job.name,
+    seq: task.seq,
+    attempt: task.attempts,
+    items: task.items,
+  });
   // The run's abort signal, or this attempt's timeout; a timed-out query is cancelled on the server.
   const attempt = attemptSignal(r.abort, job.timeout, task.seq, () =>
     worker.pid === undefined ? undefined : r.cancelBackends([worker.pid]),
@@ -102,12 +110,14 @@ export async function executeTask(
       }
       const ctx: TaskContext = { ...host, sql, resource };
       const limits = { ...r.limits, pacer: worker.pacer };
-      const runHere = async (c: TaskContext, inTransaction = false) =>
-        job.each
-          ? runItems(job, input as unknown[], c, limits, { onItems, inTransaction, stop: r.stop })
-          : graph
-            ? runGraphPlace(job, await graph.place(), task.payload, c)
-            : (job.run as NonNullable<Job['run']>)(input, c);
+      const runHere = (c: TaskContext, inTransaction = false) =>
+        span.within(async () =>
+          job.each
+            ? runItems(job, input as unknown[], c, limits, { onItems, inTransaction, stop: r.stop })
+            : graph
+              ? runGraphPlace(job, await graph.place(), task.payload, c)
+              : (job.run as NonNullable<Job['run']>)(input, c),
+        );
       if (job.transactional) {
         // A timeout waits for the code to return, as the worker's connection holds the transaction
         // until then (its query is cancelled); the run's abort does not, as the connection closes
@@ -134,16 +144,23 @@ export async function executeTask(
       : await finish(r, task, store, claim, report);
     const { accepted, items, outcomes } = settled;
     if (accepted && outcomes) events.emit('task:outcomes', { seq: task.seq, outcomes });
+    span.end(accepted ? 'done' : 'stale', {
+      itemsFailed: outcomes?.filter((outcome) => !outcome.ok).length,
+    });
     events.emit('task:done', { seq: task.seq, items, ms: performance.now() - started, accepted });
   } catch (thrown) {
     // The run failed because the database went away: nothing can be written now. The claim goes
     // back to the queue with this process's session (reclaimOrphans).
-    if (abort.aborted && isDatabaseGone(r.abort.reason)) return;
+    if (abort.aborted && isDatabaseGone(r.abort.reason)) {
+      span.end('unrecorded', { error: toError(r.abort.reason) });
+      return;
+    }
     await unmarked;
     // Paused between items (here or in a thread or process worker): back untouched, to resume.
     const paused = (thrown as Error | undefined)?.name === ChunkPausedError.name;
     if (paused || (abort.aborted && !attempt.timedOut)) {
       await store.release(claim);
+      span.end('released');
       events.emit('task:released', { seq: task.seq });
       return;
     }
@@ -157,6 +174,7 @@ export async function executeTask(
     if (retry) {
       const delayMs = backoffMs(task.attempts, job.retry);
       await store.fail(claim, error, delayMs);
+      span.end('retrying', { error });
       events.emit('task:retrying', { seq: task.seq, attempt: task.attempts, error, delayMs });
       return;
     }
@@ -177,8 +195,11 @@ export async function executeTask(
     } else {
       await store.fail(claim, error, undefined);
     }
+    span.end('failed', { error });
     events.emit('task:failed', { seq: task.seq, attempt: task.attempts, error });
   } finally {
+    // Recording the outcome threw (the database went away, say): the attempt ended all the same.
+    span.end('unrecorded');
     await attempt.dispose();
   }
 }
