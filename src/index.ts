@@ -48,6 +48,11 @@ export type {
 export type { AlertAction, AlertMetrics, AlertOptions } from './observe/alert.ts';
 export type { ProgressSnapshot, SluiceEvents } from './observe/events.ts';
 export { Events } from './observe/events.ts';
+export type { Metrics, MetricsOptions } from './observe/metrics/createMetrics.ts';
+export { createMetrics } from './observe/metrics/createMetrics.ts';
+export { metricsHandler } from './observe/metrics/handler.ts';
+export type { MetricsServer, MetricsServerOptions } from './observe/metrics/server.ts';
+export { startMetricsServer } from './observe/metrics/server.ts';
 export type { RunStatus, RunSummary } from './observe/summary.ts';
 export { summaryLine } from './observe/summary.ts';
 export type { ChunkInput } from './plan/chunks.ts';

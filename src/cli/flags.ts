@@ -116,6 +116,18 @@ const catalog = {
     default: '60 (0 exits at once)',
     example: '--reconnect-for 300',
   },
+  'metrics-port': {
+    value: 'port',
+    help: 'serves Prometheus metrics at http://127.0.0.1:<port>/metrics while it runs (0: any free port)',
+    default: 'off',
+    example: '--metrics-port 9464',
+  },
+  'metrics-host': {
+    value: 'address',
+    help: 'the address --metrics-port binds; 0.0.0.0 lets other hosts scrape',
+    default: '127.0.0.1 (this host only)',
+    example: '--metrics-port 9464 --metrics-host 0.0.0.0',
+  },
   json: {
     help: 'prints JSON instead of text',
     default: 'off (text)',

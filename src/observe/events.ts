@@ -41,6 +41,12 @@ export interface SluiceEvents {
   /** Per-item results of a chunk, as recorded in the store. */
   'task:outcomes': { seq: number; outcomes: readonly Outcome[] };
   'task:reclaimed': { count: number };
+  /** One claim statement returned, with `tasks` claimed (0: nothing runnable, or no room under the cap). */
+  'claim:done': { tasks: number; ms: number };
+  /** A permit of the job's rate limit was granted after `ms` of waiting (0: one was free). */
+  'limit:waited': { ms: number; cost: number };
+  /** A thread or process worker of the executor pool died; a replacement is starting. */
+  'executor:replaced': { kind: 'thread' | 'process'; reason: string };
   'task:log': { seq: number; level: 'info' | 'warn'; message: string };
   /** The database went away mid-run; the run waits up to `reconnectForMs` for it to come back. */
   'store:lost': { reason: string; reconnectForMs: number };

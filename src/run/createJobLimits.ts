@@ -2,6 +2,7 @@ import type { Job } from '../job/types.ts';
 import { createAdaptiveCap } from '../limit/adaptive.ts';
 import { createGlobalRateLimiter } from '../limit/globalRateLimiter.ts';
 import { createPacer } from '../limit/pacing.ts';
+import type { RateLimiter } from '../limit/types.ts';
 import { itemCosts } from '../limit/validate.ts';
 import type { Events } from '../observe/events.ts';
 import type { Store } from '../store/index.ts';
@@ -19,7 +20,7 @@ export function createJobLimits(job: Job, store: Store, jobId: string, events: E
     for (const listener of pauseListeners) listener(untilMs);
   };
   const limiter = rateLimit
-    ? createGlobalRateLimiter(store.sql, { jobId, rateLimit, onPause })
+    ? timingWaits(createGlobalRateLimiter(store.sql, { jobId, rateLimit, onPause }), events)
     : undefined;
   const adaptive =
     job.adaptiveStart === undefined
@@ -41,6 +42,24 @@ export function createJobLimits(job: Job, store: Store, jobId: string, events: E
     acquire: (cost, signal) =>
       limiter ? limiter.acquire(cost, signal) : gate.acquire(cost, signal),
     close: () => limiter?.close(),
+  };
+}
+
+/**
+ * Reports how long each permit took (`limit:waited`, the rate-limit wait histogram). Every permit
+ * of the job passes here: its own items', `ctx.limit.acquire`, and those thread and process
+ * workers ask the coordinator for.
+ */
+function timingWaits(limiter: RateLimiter, events: Events): RateLimiter {
+  return {
+    pauseUntil: (untilMs) => limiter.pauseUntil(untilMs),
+    close: () => limiter.close(),
+    async acquire(cost = 1, signal) {
+      const started = performance.now();
+      const permit = await limiter.acquire(cost, signal);
+      events.emit('limit:waited', { ms: performance.now() - started, cost });
+      return permit;
+    },
   };
 }
 

@@ -88,7 +88,7 @@ async function runOnce(
   // `--executor` may have given a transactional job a mode whose writes it cannot share.
   checkTransactional(job);
   // Thread and process workers run the job's function; the mode's bad input is refused here.
-  const executor = createExecutor(job, options.sourceUrl);
+  const executor = createExecutor(job, options.sourceUrl, events);
   const { started } = since;
   // Planning has a connection of its own, closed before the workers open theirs (one each): the
   // cap stays the job's connection budget.

@@ -100,7 +100,10 @@ export class WorkerPool {
     while (!stop.aborted && !this.failure) {
       const room = this.room();
       if (room > 0) {
+        const claimStarted = performance.now();
         const claimed = await claimFor(this.o.job, store, jobId, room);
+        const ms = performance.now() - claimStarted;
+        this.o.events.emit('claim:done', { tasks: claimed.length, ms });
         for (const task of claimed) this.start(task);
         if (claimed.length > 0) continue;
       }

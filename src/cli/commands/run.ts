@@ -1,11 +1,13 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InputError } from '../../errors.ts';
+import { expected, InputError } from '../../errors.ts';
 import { loadJob } from '../../job/loadJob.ts';
 import type { Job } from '../../job/types.ts';
 import { Events } from '../../observe/events.ts';
 import { count } from '../../observe/format.ts';
-import { showProgress } from '../../observe/progress.ts';
+import { reportRunOnStderr, writeStderr } from '../../observe/log/stderr.ts';
+import type { Metrics } from '../../observe/metrics/createMetrics.ts';
+import { type MetricsServer, startMetricsServer } from '../../observe/metrics/server.ts';
 import { type RunSummary, summaryLine } from '../../observe/summary.ts';
 import { runJob } from '../../run/runJob.ts';
 import { smokeTest } from '../../run/smoke.ts';
@@ -35,6 +37,8 @@ export interface RunFlags extends DatabaseFlags, ExecutorFlags, LimitFlags {
   detach?: boolean;
   grace?: string;
   reconnectFor?: string;
+  metricsPort?: string;
+  metricsHost?: string;
 }
 
 /** Adds `sluice run <job.ts>` to the program. */
@@ -60,6 +64,8 @@ export function defineRun(program: Command, act: Act): void {
       'detach',
       'grace',
       'reconnect-for',
+      'metrics-port',
+      'metrics-host',
       'json',
     ],
     { json: jsonRun },
@@ -75,14 +81,22 @@ async function runCommand(path: string, values: RunFlags): Promise<number> {
   if (values.detach && values.smoke) {
     throw new InputError('--detach and --smoke cannot be combined');
   }
+  const metricsAt = metricsFlags(values);
+  if (metricsAt && (values.detach || values.smoke)) {
+    throw new InputError(
+      '--metrics-port serves the metrics of a run: --detach and --smoke run none',
+    );
+  }
   if (values.out !== undefined) await checkWritable(values.out);
   const job = withExecutorFlags(withLimitFlags(await loadJob(path), values), values);
   const dbs = await openDatabases(values);
+  let metrics: MetricsServer | undefined;
   try {
     if (values.smoke) return await smoke(job, dbs.sourceUrl, values.json ?? false);
     if (values.detach) {
       return await detach(job, path, dbs.store, dbs.sourceUrl, { ...values, maxParallelism });
     }
+    metrics = await serveMetrics(metricsAt, dbs.store);
     return await follow(job, dbs.store, dbs.sourceUrl, {
       json: values.json ?? false,
       rerun: values.rerun ?? false,
@@ -93,8 +107,10 @@ async function runCommand(path: string, values: RunFlags): Promise<number> {
       grace,
       reconnectForMs: reconnectFor === undefined ? undefined : reconnectFor * 1000,
       module: resolve(path),
+      metrics: metrics?.metrics,
     });
   } finally {
+    await metrics?.close();
     // Bookkeeping for `sluice dlq replay <job-name>`, once the job row exists; it must not hide
     // the run's own error.
     await dbs.store.setJobModule(job.name, resolve(path)).catch(() => {});
@@ -138,7 +154,11 @@ async function smoke(job: Job, sourceUrl: string, json: boolean): Promise<number
     // The job's own code threw: the smoke test did its work by finding that, and sluice is fine.
     if (error instanceof InputError || isDatabaseGone(error) || !(error instanceof Error))
       throw error;
-    console.error(`sluice: smoke test failed: ${redactSecrets(error.stack ?? error.message)}`);
+    writeStderr(`sluice: smoke test failed: ${redactSecrets(error.stack ?? error.message)}`, {
+      job: job.name,
+      event: 'smoke:failed',
+      level: 'error',
+    });
     return exitCodes.tasksFailed;
   }
   // A chunk whose items failed did not pass, though the task itself returned.
@@ -180,6 +200,8 @@ export interface FollowOptions {
   reconnectForMs?: number;
   /** The job module's path, recorded as soon as the job is planned so `sluice worker --all` can load it. */
   module?: string;
+  /** Metrics that count what this run does (`--metrics-port`). */
+  metrics?: Metrics;
 }
 
 /** Runs the job with progress on stderr and the summary (or --json) on stdout. */
@@ -195,11 +217,12 @@ export async function follow(
   const stopRecording = module
     ? events.on('job:planned', () => void store.setJobModule(job.name, module).catch(() => {}))
     : undefined;
-  const stopProgress = showProgress(events, {
-    stream: process.stderr,
+  const stopProgress = reportRunOnStderr(events, {
+    job: job.name,
     live: process.stderr.isTTY === true && !options.json,
     taskNoun: job.source.taskNoun,
   });
+  const stopMetrics = options.metrics?.watch(events, job.name);
   const closeManifest = options.out
     ? writeManifest(events, options.out, job.name, options.appendOut ?? false)
     : undefined;
@@ -226,6 +249,7 @@ export async function follow(
   } finally {
     stopRecording?.();
     stopProgress();
+    stopMetrics?.();
     stopStreaming?.();
     interrupts.dispose();
     await closeManifest?.();
@@ -250,6 +274,32 @@ export function printSummary(summary: RunSummary, json: boolean): void {
     console.log(JSON.stringify(summary.result, null, 2));
   }
   console.log(summaryLine(summary));
+}
+
+/** `--metrics-port` and `--metrics-host`, checked before anything opens; undefined without a port. */
+export function metricsFlags(values: {
+  metricsPort?: string;
+  metricsHost?: string;
+}): { port: number; host?: string } | undefined {
+  const port = wholeFlag('metrics-port', values.metricsPort, 0);
+  if (port !== undefined && port > 65_535) {
+    throw expected('--metrics-port', 'a port from 0 to 65535', values.metricsPort);
+  }
+  if (port === undefined && values.metricsHost !== undefined) {
+    throw new InputError('--metrics-host needs --metrics-port');
+  }
+  return port === undefined ? undefined : { port, host: values.metricsHost };
+}
+
+/** Serves `/metrics` while the command runs, and says where on stderr. */
+export async function serveMetrics(
+  at: { port: number; host?: string } | undefined,
+  store: Store,
+): Promise<MetricsServer | undefined> {
+  if (!at) return undefined;
+  const server = await startMetricsServer({ ...at, store });
+  process.stderr.write(`Metrics at ${server.url}\n`);
+  return server;
 }
 
 export function exitCodeOf(summary: RunSummary): number {

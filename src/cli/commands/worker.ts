@@ -4,7 +4,9 @@ import { InputError } from '../../errors.ts';
 import { loadJob } from '../../job/loadJob.ts';
 import type { Job } from '../../job/types.ts';
 import { Events } from '../../observe/events.ts';
-import { showProgress } from '../../observe/progress.ts';
+import { reportRunOnStderr, stderrJsonLogger, writeStderr } from '../../observe/log/stderr.ts';
+import type { Metrics } from '../../observe/metrics/createMetrics.ts';
+import type { MetricsServer } from '../../observe/metrics/server.ts';
 import { joinJob } from '../../run/joinJob.ts';
 import { outlastOutages } from '../../run/outages.ts';
 import type { JobRow, Store } from '../../store/index.ts';
@@ -15,7 +17,7 @@ import { exitCodes } from '../exitCodes.ts';
 import { databaseFlags, executorFlags, jsonRun, withFlags } from '../flags.ts';
 import { defaultGraceSeconds, handleInterrupts } from '../interrupts.ts';
 import type { Act } from '../program.ts';
-import { exitCodeOf, printSummary } from './run.ts';
+import { exitCodeOf, metricsFlags, printSummary, serveMetrics } from './run.ts';
 
 interface WorkerFlags extends DatabaseFlags, ExecutorFlags {
   concurrency?: string;
@@ -25,6 +27,8 @@ interface WorkerFlags extends DatabaseFlags, ExecutorFlags {
   once?: boolean;
   all?: boolean;
   json?: boolean;
+  metricsPort?: string;
+  metricsHost?: string;
 }
 
 /** Adds `sluice worker <job.ts...> | --all` to the program. */
@@ -43,6 +47,8 @@ export function defineWorker(program: Command, act: Act): void {
       'concurrency',
       'grace',
       'reconnect-for',
+      'metrics-port',
+      'metrics-host',
       ...executorFlags,
       ...databaseFlags,
       'json',
@@ -70,6 +76,8 @@ interface WorkerSettings {
   abort: AbortSignal;
   /** Fans an interrupt out to every job's progress output. */
   interruptEvents: Events;
+  /** Counts what each job's runs do here (`--metrics-port`). */
+  metrics?: Metrics;
 }
 
 /**
@@ -87,6 +95,7 @@ async function workerCommand(positionals: string[], values: WorkerFlags): Promis
     throw new InputError('Give job modules or --all, not both');
   }
   const concurrency = wholeFlag('concurrency', values.concurrency, 1);
+  const metricsAt = metricsFlags(values);
   const grace = wholeFlag('grace', values.grace, 0) ?? defaultGraceSeconds;
   const reconnectFor = wholeFlag('reconnect-for', values.reconnectFor, 0);
   const executorFlagGiven = ['executor', 'parallelism', 'funcRamMb', 'funcCpu'].some(
@@ -109,7 +118,9 @@ async function workerCommand(positionals: string[], values: WorkerFlags): Promis
   const dbs = await openDatabases(values);
   const interruptEvents = new Events();
   const interrupts = handleInterrupts(interruptEvents, grace);
+  let metrics: MetricsServer | undefined;
   try {
+    metrics = await serveMetrics(metricsAt, dbs.store);
     const settings: WorkerSettings = {
       store: dbs.store,
       sourceUrl: dbs.sourceUrl,
@@ -120,6 +131,7 @@ async function workerCommand(positionals: string[], values: WorkerFlags): Promis
       stop: interrupts.stop,
       abort: interrupts.abort,
       interruptEvents,
+      metrics: metrics?.metrics,
     };
     const codes = values.all
       ? await workOnAll(settings)
@@ -127,6 +139,7 @@ async function workerCommand(positionals: string[], values: WorkerFlags): Promis
     if (interrupts.stop.aborted) return exitCodes.interrupted;
     return Math.max(exitCodes.ok, ...codes);
   } finally {
+    await metrics?.close();
     interrupts.dispose();
     await dbs.close();
   }
@@ -140,15 +153,17 @@ async function workOn(job: Job, s: WorkerSettings, oneRun = false): Promise<numb
   for (;;) {
     const events = new Events();
     const forward = s.interruptEvents.on('job:stopping', (e) => events.emit('job:stopping', e));
-    const stopProgress = showProgress(events, {
-      stream: process.stderr,
+    const stopProgress = reportRunOnStderr(events, {
+      job: job.name,
       live: process.stderr.isTTY === true && !s.json,
       taskNoun: job.source.taskNoun,
     });
+    const stopMetrics = s.metrics?.watch(events, job.name);
     // A completion after the claim was lost (a partition, a pause past the lease) is refused by
     // the store; say so, since the work it did is thrown away.
     const stale = events.on('task:done', ({ seq, accepted }) => {
-      if (!accepted) {
+      // JSON logs say it as `task:done` (logEvents).
+      if (!accepted && !stderrJsonLogger()) {
         process.stderr.write(
           `sluice: ${job.name} task ${seq} finished after another worker took it over; its result was refused\n`,
         );
@@ -171,6 +186,7 @@ async function workOn(job: Job, s: WorkerSettings, oneRun = false): Promise<numb
       forward();
       stale();
       stopProgress();
+      stopMetrics?.();
     }
     if (!summary) return exitCodes.interrupted;
     // A worker that found the job already finished has nothing of its own to report.
@@ -216,14 +232,20 @@ async function workOnAll(s: WorkerSettings): Promise<number[]> {
       if (working.has(row.name) || skipped(row)) continue;
       const job = await loadJob(row.module).catch((error: Error) => {
         brokenModules.add(row.module);
-        process.stderr.write(`sluice: skipping job ${row.name}: ${error.message}\n`);
+        writeStderr(`sluice: skipping job ${row.name}: ${error.message}`, {
+          job: row.name,
+          event: 'job:skipped',
+          level: 'warn',
+        });
       });
       if (!job) continue;
       if (job.name !== row.name) {
         renamedJobs.set(row.name, row.module);
-        process.stderr.write(
-          `sluice: skipping job ${row.name}: ${row.module} now defines ${job.name}\n`,
-        );
+        writeStderr(`sluice: skipping job ${row.name}: ${row.module} now defines ${job.name}`, {
+          job: row.name,
+          event: 'job:skipped',
+          level: 'warn',
+        });
         continue;
       }
       const run = workOn(job, s, true).then((code) => {
@@ -237,10 +259,11 @@ async function workOnAll(s: WorkerSettings): Promise<number[]> {
     // Say once why the worker sits idle, and again only when it went to work in between.
     const idle = working.size === 0;
     if (idle && !saidIdle) {
-      process.stderr.write(
+      writeStderr(
         unfinished.length === 0
-          ? 'Waiting for a job to work on: none is planned and unfinished (`sluice run <job.ts> --detach` plans one)\n'
-          : 'Waiting for a job to work on: every unfinished job was skipped above (`sluice run <job.ts> --detach` plans another)\n',
+          ? 'Waiting for a job to work on: none is planned and unfinished (`sluice run <job.ts> --detach` plans one)'
+          : 'Waiting for a job to work on: every unfinished job was skipped above (`sluice run <job.ts> --detach` plans another)',
+        { job: null, event: 'worker:idle' },
       );
     }
     saidIdle = idle;
@@ -250,8 +273,9 @@ async function workOnAll(s: WorkerSettings): Promise<number[]> {
   // Unless stopped, the loop ended on --exit-when-done with only skipped jobs unfinished.
   if (!s.stop.aborted && unfinished.length > 0) {
     const names = unfinished.map((row) => row.name).join(', ');
-    process.stderr.write(
-      `sluice: done with every job this worker can run; still unfinished, skipped above: ${names}\n`,
+    writeStderr(
+      `sluice: done with every job this worker can run; still unfinished, skipped above: ${names}`,
+      { job: null, event: 'worker:skipped', level: 'warn' },
     );
     codes.push(exitCodes.badInput);
   }

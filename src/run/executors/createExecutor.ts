@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { InputError } from '../../errors.ts';
 import type { Job } from '../../job/types.ts';
+import type { Events } from '../../observe/events.ts';
 import { executorDefaults } from './options.ts';
 import { processPerTaskExecutor } from './processPerTask.ts';
 import type { RemoteWorkerOptions } from './remoteWorker.ts';
@@ -10,9 +11,10 @@ import { workerPoolExecutor } from './workerPoolExecutor.ts';
 
 /**
  * The executor for the job's mode, or undefined for `async` and `sequential`, which run tasks in
- * this process. Thread and process workers connect to `sourceUrl` themselves.
+ * this process. Thread and process workers connect to `sourceUrl` themselves. A pooled worker
+ * that dies and is replaced is reported on `events` (`executor:replaced`).
  */
-export function createExecutor(job: Job, sourceUrl: string): Executor | undefined {
+export function createExecutor(job: Job, sourceUrl: string, events?: Events): Executor | undefined {
   const { mode, parallelism } = job.executor;
   if (mode === 'async' || mode === 'sequential') return undefined;
   if (!job.modulePath) {
@@ -52,7 +54,9 @@ export function createExecutor(job: Job, sourceUrl: string): Executor | undefine
   const executor =
     parallelism === 0
       ? processPerTaskExecutor(worker)
-      : workerPoolExecutor(worker, parallelism ?? availableParallelism(), perWorker);
+      : workerPoolExecutor(worker, parallelism ?? availableParallelism(), perWorker, (reason) =>
+          events?.emit('executor:replaced', { kind: mode, reason: reason.message }),
+        );
   return removingBootOnClose(executor, () => built);
 }
 

@@ -12,12 +12,14 @@ interface Place {
 /**
  * `thread` and `process` with parallelism N: N workers started up front, fed by a queue of
  * tasks, each running up to `perWorker` at once (`funcCpu`). A worker that dies fails the tasks
- * it held, which go through the normal retry path, and the pool starts a replacement.
+ * it held, which go through the normal retry path, and the pool starts a replacement, telling
+ * `onReplaced` why the worker went.
  */
 export function workerPoolExecutor(
   worker: RemoteWorkerOptions,
   size: number,
   perWorker: number,
+  onReplaced?: (reason: Error) => void,
 ): Executor {
   const places: Place[] = Array.from({ length: size }, () => ({ busy: 0 }));
   const held = new Map<number, Place>();
@@ -33,9 +35,11 @@ export function workerPoolExecutor(
       (started) => {
         place.worker = started;
         place.starting = undefined;
-        void started.exited.then(() => {
+        void started.exited.then((reason) => {
           // Replace a worker that died, so the pool keeps its size.
-          if (!closing && place.worker === started) void workerOf(place).catch(() => {});
+          if (closing || place.worker !== started) return;
+          onReplaced?.(reason);
+          void workerOf(place).catch(() => {});
         });
         return started;
       },
