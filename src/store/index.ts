@@ -43,7 +43,14 @@ import {
   saveCheckpoint,
 } from './outcome.ts';
 import { recordChunk, requeueFailedItems } from './outcomes.ts';
-import { countTasks, hasOpenTasks, type JobCounts, listFailed, readReports } from './progress.ts';
+import {
+  countJobs,
+  countTasks,
+  hasOpenTasks,
+  type JobCounts,
+  listFailed,
+  readReports,
+} from './progress.ts';
 import { againIfDisconnected } from './reconnect.ts';
 import {
   type ChildResult,
@@ -196,6 +203,8 @@ export class Store {
   sharesDatabase = (other: Sql) => sharesDatabase(this.sql, other);
 
   counts = (jobId: string) => countTasks(this.sql, jobId);
+  /** `counts` of several jobs in one query (the dashboard, /metrics); every id has an entry. */
+  countsOf = (jobIds: readonly string[]) => countJobs(this.sql, jobIds);
   hasOpenTasks = (jobId: string) => hasOpenTasks(this.sql, jobId);
   reports = (jobId: string) => readReports(this.sql, jobId);
   failed = (jobId: string, limit: number) => listFailed(this.sql, jobId, limit);
