@@ -13,6 +13,9 @@ await cp(join(src, 'store/migrations'), join(dist, 'store/migrations'), { recurs
 for (const file of ['boot.mjs', 'bundleBoot.mjs']) {
   await cp(join(src, 'run/executors', file), join(dist, 'run/executors', file));
 }
+// The dashboard's stylesheet and script ship as they are written: nothing to build.
+const dashboardAssets = 'dashboard/assets';
+await cp(join(src, dashboardAssets), join(dist, dashboardAssets), { recursive: true });
 
 // tsc rewrites `.ts` specifiers in JavaScript but leaves them in declarations, where a consumer's
 // compiler without allowImportingTsExtensions would reject them.
@@ -27,7 +30,7 @@ for (const entry of await readdir(dist, { recursive: true })) {
 
 const emitted = /(\.d\.ts\.map|\.d\.ts|\.js\.map|\.js)$/;
 for (const entry of await readdir(dist, { recursive: true })) {
-  if (!emitted.test(entry)) continue;
+  if (!emitted.test(entry) || entry.startsWith(dashboardAssets)) continue;
   const stem = entry.replace(emitted, '');
   if (!existsSync(join(src, `${stem}.ts`))) await rm(join(dist, entry));
 }

@@ -10,6 +10,8 @@ export {
   throwIfThrottled,
   toError,
 } from './errors.ts';
+export type { DashboardHandler, DashboardOptions } from './dashboard/createDashboard.ts';
+export { createDashboard } from './dashboard/createDashboard.ts';
 export { defineJob } from './job/defineJob.ts';
 export { loadJob } from './job/loadJob.ts';
 export type { Outcome } from './job/outcome.ts';

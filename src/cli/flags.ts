@@ -165,6 +165,29 @@ const catalog = {
     default: 'every dead letter of the job',
     example: '--key sku-1042',
   },
+  port: {
+    value: 'port',
+    help: 'the port the dashboard listens on (0: any free port)',
+    default: '7777',
+    example: '--port 8080',
+  },
+  host: {
+    value: 'address',
+    help: 'the address the dashboard binds; any but loopback needs --token',
+    default: '127.0.0.1 (this host only)',
+    example: '--host 0.0.0.0 --token "$DASHBOARD_TOKEN"',
+  },
+  token: {
+    value: 'secret',
+    help: 'every request must carry it (open the page once with ?token=<secret>)',
+    default: 'SLUICE_DASHBOARD_TOKEN, else none (loopback only)',
+    example: '--token "$SLUICE_DASHBOARD_TOKEN"',
+  },
+  'read-only': {
+    help: 'hides the actions (pause, resume, cancel, replay, purge) and refuses them',
+    default: 'off',
+    example: '--read-only',
+  },
 } as const satisfies Record<string, FlagHelp>;
 
 export type FlagName = keyof typeof catalog;

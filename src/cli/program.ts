@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { defineControl } from './commands/control.ts';
+import { defineDashboard } from './commands/dashboard.ts';
 import { defineDlq } from './commands/dlq.ts';
 import { defineRetry } from './commands/retry.ts';
 import { defineRun } from './commands/run.ts';
@@ -58,6 +59,7 @@ export function buildProgram(act: Act): Command {
   defineRetry(program, act);
   defineControl(program, act);
   defineDlq(program, act);
+  defineDashboard(program, act);
   for (const command of everyCommand(program)) {
     command
       // Errors become sluice's own one line (see fromCommander), printed by main.ts.
