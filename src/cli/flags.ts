@@ -188,6 +188,22 @@ const catalog = {
     default: 'off',
     example: '--read-only',
   },
+  'finished-before': {
+    value: 'age',
+    help: 'deletes jobs that ended longer ago than this: s, m, h, d or w',
+    default: 'none: the flag is required',
+    example: '--finished-before 7d',
+  },
+  'dry-run': {
+    help: 'prints what would be deleted, and deletes nothing',
+    default: 'off (deletes)',
+    example: '--finished-before 30d --dry-run',
+  },
+  watch: {
+    help: 'redraws the table every second until Ctrl-C',
+    default: 'off (prints once)',
+    example: '--watch',
+  },
 } as const satisfies Record<string, FlagHelp>;
 
 export type FlagName = keyof typeof catalog;

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { defineControl } from './commands/control.ts';
 import { defineDashboard } from './commands/dashboard.ts';
 import { defineDlq } from './commands/dlq.ts';
+import { definePrune } from './commands/prune.ts';
 import { defineRetry } from './commands/retry.ts';
 import { defineRun } from './commands/run.ts';
 import { defineStatus } from './commands/status.ts';
@@ -59,6 +60,7 @@ export function buildProgram(act: Act): Command {
   defineRetry(program, act);
   defineControl(program, act);
   defineDlq(program, act);
+  definePrune(program, act);
   defineDashboard(program, act);
   for (const command of everyCommand(program)) {
     command

@@ -77,6 +77,17 @@ export async function listDeadLetters(
   return { total: row?.total ?? 0, letters };
 }
 
+/** How many dead letters each of the jobs holds, in one query (jobs with none are left out). */
+export async function countDeadLetters(
+  sql: Sql,
+  jobIds: readonly string[],
+): Promise<Map<string, number>> {
+  const rows = await sql<{ jobId: string; total: number }[]>`
+    select job_id::text as "jobId", count(*)::float8 as total from sluice.dead_letters
+    where job_id = any(${jobIds as string[]}::bigint[]) group by job_id`;
+  return new Map(rows.map((row) => [row.jobId, row.total]));
+}
+
 /** One dead letter by its key, or undefined. */
 export async function findDeadLetter(
   sql: Sql,

@@ -4,6 +4,7 @@ import type { PlannedTask } from '../job/types.ts';
 import { type ClaimedTask, claimTasks, nextRunnableAt } from './claim.ts';
 import { checkReachable, openPool } from './connect.ts';
 import {
+  countDeadLetters,
   type DeadLetter,
   findDeadLetter,
   listDeadLetters,
@@ -43,6 +44,7 @@ import {
   saveCheckpoint,
 } from './outcome.ts';
 import { recordChunk, requeueFailedItems } from './outcomes.ts';
+import { findPrunable, findUnended, pruneJobs } from './prune.ts';
 import {
   countJobs,
   countTasks,
@@ -211,8 +213,16 @@ export class Store {
 
   deadLetters = (jobId: string, limit: number) => listDeadLetters(this.sql, jobId, limit);
   deadLetter = (jobId: string, key: string) => findDeadLetter(this.sql, jobId, key);
+  deadLetterCounts = (jobIds: readonly string[]) => countDeadLetters(this.sql, jobIds);
   purgeDeadLetters = (jobId: string, key?: string) => purgeDeadLetters(this.sql, jobId, key);
   requeueDeadLetters = (jobId: string) => requeueDeadLetters(this.sql, jobId);
+
+  // Retention: ended jobs older than a cutoff, deleted with everything they hold.
+  prunable = (olderThanS: number, names?: readonly string[]) =>
+    findPrunable(this.sql, olderThanS, names);
+  unended = (names: readonly string[]) => findUnended(this.sql, names);
+  prune = (jobIds: readonly string[], olderThanS: number) =>
+    pruneJobs(this.sql, jobIds, olderThanS);
 
   changeJobStatus = (jobId: string, change: StatusChange) =>
     changeJobStatus(this.sql, jobId, change);

@@ -1,6 +1,7 @@
 // `sluice status` only reads: on a database sluice never ran on it says there are no jobs and
 // leaves the database as it found it, with no schema `sluice`.
 import { expect, test } from 'vitest';
+import { runInTerminal, screenOf } from '../observe/terminal.ts';
 import { runSluice } from '../support/cli.ts';
 import { useTestDatabase } from '../support/db.ts';
 
@@ -44,3 +45,21 @@ test('once a job has run, status reads it as before', async () => {
     { job: 'listed', status: 'running', tasks: { total: 2, done: 0 } },
   ]);
 });
+
+test.concurrent.each([40, 80, 120])(
+  'status --watch redraws one table that fits %i columns',
+  async (columns) => {
+    const run = runInTerminal(['status', '--watch', '--database-url', db.url], columns, {}, 6);
+    await run.exited;
+    const bytes = run.output();
+    // Redrawn at least once, each time in place of the last.
+    expect(bytes.match(/Every 1s, /g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+    const screen = await screenOf(bytes, columns);
+    expect(screen.filter((row) => row.startsWith('Every 1s, '))).toHaveLength(1);
+    const table = screen.slice(screen.findIndex((row) => row.startsWith('JOB ')));
+    expect(table[0]).toMatch(/^JOB +STATUS +PROGRESS/);
+    expect(table[1]).toMatch(/^listed +running +0\/20 0%/);
+    for (const row of screen) expect(row.length).toBeLessThanOrEqual(columns);
+    if (columns >= 80) expect(table[0]).toMatch(/FAILED +DEAD +RATE\/S +ETA/);
+  },
+);

@@ -18,13 +18,18 @@ export interface TerminalRun {
 
 const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
 
-/** Starts `sluice <args>` on a terminal `columns` wide: stdout and stderr both draw on it. */
+/**
+ * Starts `sluice <args>` on a terminal `columns` wide: stdout and stderr both draw on it.
+ * `interruptAfterS` sends it Ctrl-C's SIGINT after that long, for commands that run until then.
+ */
 export function runInTerminal(
   args: string[],
   columns: number,
   env: Record<string, string | undefined> = {},
+  interruptAfterS?: number,
 ): TerminalRun {
-  const command = [process.execPath, bin, ...args].map(quote).join(' ');
+  const sluice = [process.execPath, bin, ...args].map(quote).join(' ');
+  const command = interruptAfterS ? `timeout -s INT ${interruptAfterS} ${sluice}` : sluice;
   // `stty` sets the pty's size, which is what the CLI reads as `process.stderr.columns`.
   const child = spawn(
     'script',
