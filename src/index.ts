@@ -50,6 +50,9 @@ export type {
 export type { AlertAction, AlertMetrics, AlertOptions } from './observe/alert.ts';
 export type { ProgressSnapshot, SluiceEvents } from './observe/events.ts';
 export { Events } from './observe/events.ts';
+export type { EventLogger } from './observe/log/jsonLogger.ts';
+export type { LogEventsOptions } from './observe/log/logEvents.ts';
+export { logEvents } from './observe/log/logEvents.ts';
 export type { Metrics, MetricsOptions } from './observe/metrics/createMetrics.ts';
 export { createMetrics } from './observe/metrics/createMetrics.ts';
 export { metricsHandler } from './observe/metrics/handler.ts';
@@ -57,6 +60,8 @@ export type { MetricsServer, MetricsServerOptions } from './observe/metrics/serv
 export { startMetricsServer } from './observe/metrics/server.ts';
 export type { RunStatus, RunSummary } from './observe/summary.ts';
 export { summaryLine } from './observe/summary.ts';
+export type { AttemptOutcome } from './observe/trace.ts';
+export { tracerName } from './observe/trace.ts';
 export type { ChunkInput } from './plan/chunks.ts';
 export { chunks } from './plan/chunks.ts';
 export type { CursorChunk, CursorOptions } from './plan/cursor.ts';

@@ -133,6 +133,12 @@ const catalog = {
     default: 'off (text)',
     example: '--json',
   },
+  'log-format': {
+    value: 'text|json',
+    help: 'json: every line on stderr is a JSON object (time, level, job, event, msg); no bar',
+    default: 'SLUICE_LOG_FORMAT, else text',
+    example: '--log-format json',
+  },
   all: {
     help: 'works on every unfinished job whose module `sluice run` recorded',
     default: 'off (only the job modules given)',
@@ -235,7 +241,8 @@ export function withFlags(
   names: readonly FlagName[],
   overrides: Partial<Record<FlagName, Partial<FlagHelp>>> = {},
 ): Command {
-  for (const name of names) {
+  // Every command takes --log-format: main.ts reads it before parsing, for errors of any command.
+  for (const name of new Set<FlagName>([...names, 'log-format'])) {
     const flag: FlagHelp = { ...catalog[name], ...overrides[name] };
     const term = flag.value ? `--${name} <${flag.value}>` : `--${name}`;
     // Three lines, which commander's help wraps one by one under the flag.

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../errors.ts';
 import { isFile, loadJob } from '../../job/loadJob.ts';
 import type { Job } from '../../job/types.ts';
+import { writeStderr } from '../../observe/log/stderr.ts';
 import type { DeadLetter, JobRow, Store } from '../../store/index.ts';
 import { wholeFlag } from '../args.ts';
 import { type DatabaseFlags, openDatabases } from '../databases.ts';
@@ -195,10 +196,12 @@ async function replay(
     else console.log(`No dead letters to replay in ${job.name}`);
     return exitCodes.ok;
   }
-  if (!json)
-    console.error(
+  if (!json) {
+    writeStderr(
       `Replaying ${queued.letters} dead letter(s) of ${job.name} in ${queued.tasks} task(s)`,
+      { job: job.name, event: 'dlq:replaying', letters: queued.letters, tasks: queued.tasks },
     );
+  }
   return follow(job, dbs.store, dbs.sourceUrl, { json, out: values.out, appendOut: true });
 }
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.ts';
 import { loadJob } from '../../job/loadJob.ts';
+import { writeStderr } from '../../observe/log/stderr.ts';
 import { type DatabaseFlags, openDatabases } from '../databases.ts';
 import { type ExecutorFlags, withExecutorFlags } from '../executorFlags.ts';
 import { exitCodes } from '../exitCodes.ts';
@@ -42,7 +43,13 @@ async function retryCommand(path: string, values: RetryFlags): Promise<number> {
     // or a chunk that threw) run again whole either way.
     const items = values.failedOnly ? await dbs.store.requeueFailedItems(row.id) : 0;
     const requeued = items + (await dbs.store.requeueFailed(row.id));
-    if (!values.json) console.error(`Retrying ${requeued} failed task(s) of ${job.name}`);
+    if (!values.json) {
+      writeStderr(`Retrying ${requeued} failed task(s) of ${job.name}`, {
+        job: job.name,
+        event: 'retry:queued',
+        tasks: requeued,
+      });
+    }
     if (requeued === 0 && row.status !== 'running' && !values.json) {
       console.log(`No failed tasks in ${job.name}; nothing to retry`);
       return exitCodes.ok;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InputError } from '../../errors.ts';
 import { Events } from '../../observe/events.ts';
-import { showProgress } from '../../observe/progress.ts';
+import { reportRunOnStderr, writeStderr } from '../../observe/log/stderr.ts';
 import { watchJob } from '../../run/watchJob.ts';
 import { type DatabaseFlags, type Databases, openDatabases } from '../databases.ts';
 import { databaseFlags, withFlags } from '../flags.ts';
@@ -45,8 +45,8 @@ async function waitCommand(name: string, values: WaitFlags): Promise<number> {
 async function follow(name: string, json: boolean, dbs: Databases, stop: AbortSignal) {
   const events = new Events();
   const row = await dbs.store.findJob(name);
-  const stopProgress = showProgress(events, {
-    stream: process.stderr,
+  const stopProgress = reportRunOnStderr(events, {
+    job: name,
     live: process.stderr.isTTY === true && !json,
     taskNoun: row?.taskNoun ?? 'tasks',
     unit: row?.unit,
@@ -57,8 +57,9 @@ async function follow(name: string, json: boolean, dbs: Databases, stop: AbortSi
     stopProgress();
     printSummary(summary, json);
     if (summary.status === 'interrupted' && !json)
-      console.error(
+      writeStderr(
         `Stopped watching; job ${name} goes on (\`sluice wait ${name}\` follows it again)`,
+        { job: name, event: 'wait:stopped' },
       );
     return exitCodeOf(summary);
   } finally {
