@@ -5,7 +5,7 @@ import { InputError } from '../../errors.ts';
 import { count } from '../../observe/format.ts';
 import { type JobLine, jobTable } from '../../observe/jobTable.ts';
 import { presentResult } from '../../run/mapReduce.ts';
-import type { JobRow, Store } from '../../store/index.ts';
+import type { JobCounts, JobRow, Store } from '../../store/index.ts';
 import { type DatabaseFlags, openDatabases } from '../databases.ts';
 import { exitCodes } from '../exitCodes.ts';
 import { databaseFlags, withFlags } from '../flags.ts';
@@ -46,8 +46,8 @@ async function statusCommand(name: string | undefined, values: StatusFlags): Pro
   }
 }
 
-async function describe(store: Store, row: JobRow, deadLetters?: number) {
-  const counts = await store.counts(row.id);
+async function describe(store: Store, row: JobRow, known?: { counts: JobCounts; dead: number }) {
+  const counts = known?.counts ?? (await store.counts(row.id));
   return {
     job: row.name,
     status: row.status,
@@ -64,7 +64,7 @@ async function describe(store: Store, row: JobRow, deadLetters?: number) {
       failed: counts.failed.tasks,
     },
     items: { total: row.totalItems, done: counts.done.items, failed: counts.failed.items },
-    deadLetters: deadLetters ?? (await store.deadLetterCounts([row.id])).get(row.id) ?? 0,
+    deadLetters: known?.dead ?? (await store.deadLetterCounts([row.id])).get(row.id) ?? 0,
     createdAt: row.createdAt,
     finishedAt: row.finishedAt,
   };
@@ -76,8 +76,17 @@ type Described = Awaited<ReturnType<typeof describe>>;
 async function describeAll(store: Store): Promise<Described[]> {
   if (store.fresh) return [];
   const rows = await store.listJobs();
-  const dead = await store.deadLetterCounts(rows.map((row) => row.id));
-  return Promise.all(rows.map((row) => describe(store, row, dead.get(row.id) ?? 0)));
+  const ids = rows.map((row) => row.id);
+  // Two queries for every job, whatever their number and size (counts are maintained).
+  const [counts, dead] = await Promise.all([store.countsOf(ids), store.deadLetterCounts(ids)]);
+  return Promise.all(
+    rows.map((row) =>
+      describe(store, row, {
+        counts: counts.get(row.id) as JobCounts,
+        dead: dead.get(row.id) ?? 0,
+      }),
+    ),
+  );
 }
 
 /**
