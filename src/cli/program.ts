@@ -60,6 +60,7 @@ export function buildProgram(act: Act): Command {
   defineRetry(program, act);
   defineControl(program, act);
   defineDlq(program, act);
+  defineDashboard(program, act);
   definePrune(program, act);
   defineDashboard(program, act);
   for (const command of everyCommand(program)) {

@@ -94,3 +94,18 @@ export function awaitEvent<T>(
     req.end();
   });
 }
+
+/** Launch options for Debian's Chromium, as root, with nothing reaching the network. */
+export const chromiumOptions = {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+};
