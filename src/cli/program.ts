@@ -62,7 +62,6 @@ export function buildProgram(act: Act): Command {
   defineDlq(program, act);
   defineDashboard(program, act);
   definePrune(program, act);
-  defineDashboard(program, act);
   for (const command of everyCommand(program)) {
     command
       // Errors become sluice's own one line (see fromCommander), printed by main.ts.
