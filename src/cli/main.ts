@@ -1,6 +1,7 @@
 import { InputError, SluiceError } from '../errors.ts';
 import { JobModuleError } from '../job/importFailure.ts';
 import { type LogFormat, logStderrAsJson, writeStderr } from '../observe/log/stderr.ts';
+import { flushSpans } from '../observe/trace.ts';
 import { isDatabaseGone } from '../store/reconnect.ts';
 import { redactSecrets } from '../store/redact.ts';
 import { exitCodes } from './exitCodes.ts';
@@ -87,6 +88,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2)).catch(report);
+// A span exporter that batches (as most do) would lose the last spans to process.exit.
+await flushSpans();
 // Exit now: a task function that ignored its AbortSignal may still hold timers open.
 // (stdout and stderr are synchronous for files and pipes on Linux, so no output is lost.)
 process.exit(code);

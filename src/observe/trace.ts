@@ -80,3 +80,24 @@ function finish(
   }
   span.end();
 }
+
+/**
+ * Exports the spans an SDK still holds (a BatchSpanProcessor's buffer), for a process about to
+ * exit: the CLI ends with process.exit, which would drop them. Waits `timeoutMs` at most, and
+ * does nothing when no attempt ran or no SDK is registered.
+ */
+export async function flushSpans(timeoutMs = 5000): Promise<void> {
+  if (!loading) return;
+  const { trace, ProxyTracerProvider } = await loading;
+  const registered = trace.getTracerProvider();
+  const provider =
+    registered instanceof ProxyTracerProvider ? registered.getDelegate() : registered;
+  const flush = (provider as { forceFlush?: () => Promise<unknown> }).forceFlush;
+  if (typeof flush !== 'function') return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((done) => {
+    timer = setTimeout(done, timeoutMs);
+  });
+  await Promise.race([flush.call(provider).catch(() => {}), late]);
+  clearTimeout(timer);
+}

@@ -1,6 +1,10 @@
 // One OpenTelemetry span per task attempt, through @opentelemetry/api: recorded by an SDK the user
 // registers (here the in-memory exporter), a no-op without one.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   type Context,
   type ContextManager,
@@ -26,6 +30,7 @@ import {
   succeeded,
   tracerName,
 } from '../../src/index.ts';
+import { runSluice } from '../support/cli.ts';
 import { useTestDatabase } from '../support/db.ts';
 
 const db = useTestDatabase();
@@ -151,4 +156,23 @@ test('with an SDK: one span per attempt (a retried task has two), with its attri
   expect(userSpans.map((span) => span.parentSpanContext?.spanId).sort()).toEqual(
     attempts.map((span) => span.spanContext().spanId).sort(),
   );
+});
+
+test('a CLI run flushes its spans before it exits, to an SDK registered with --import', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'sluice-spans-')), 'spans.jsonl');
+  const register = fileURLToPath(new URL('./spansToFile.mjs', import.meta.url));
+  const run = await runSluice(['run', 'test/observe/loggedJob.ts', '--database-url', db.url], {
+    JOB_NAME: 'traced-cli',
+    NODE_OPTIONS: `--import ${register}`,
+    SPANS_FILE: file,
+  });
+  expect(run.code, run.stderr).toBe(3);
+  // The processor would hold them for a minute: only the flush at exit writes them.
+  const spans = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+  const outcomes = spans.map((span) => span.attributes['sluice.outcome']).sort();
+  expect(outcomes).toEqual(['done', 'done', 'done', 'failed', 'retrying']);
+  expect(spans.every((span) => span.attributes['sluice.job'] === 'traced-cli')).toBe(true);
 });
