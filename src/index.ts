@@ -1,5 +1,7 @@
 // The public API. Each name is listed on purpose; internals stay internal.
 
+export type { DashboardHandler, DashboardOptions } from './dashboard/createDashboard.ts';
+export { createDashboard } from './dashboard/createDashboard.ts';
 export {
   InputError,
   PermanentError,
@@ -10,8 +12,6 @@ export {
   throwIfThrottled,
   toError,
 } from './errors.ts';
-export type { DashboardHandler, DashboardOptions } from './dashboard/createDashboard.ts';
-export { createDashboard } from './dashboard/createDashboard.ts';
 export { defineJob } from './job/defineJob.ts';
 export { loadJob } from './job/loadJob.ts';
 export type { Outcome } from './job/outcome.ts';
