@@ -13,6 +13,8 @@ export class ProcessMetrics {
   private readonly claimDuration: Histogram;
   private readonly rateLimitWait: Histogram<'job'>;
   private readonly workerRestarts: Counter<'job'>;
+  /** Jobs whose series exist already. */
+  private readonly jobs = new Set<string>();
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -50,9 +52,13 @@ export class ProcessMetrics {
    * task ends.
    */
   watch(events: Events, job: string): () => void {
-    this.taskDuration.zero({ job });
-    this.rateLimitWait.zero({ job });
-    this.workerRestarts.inc({ job }, 0);
+    // Once per job: zero() empties a series, and a worker watches each run of a job anew.
+    if (!this.jobs.has(job)) {
+      this.jobs.add(job);
+      this.taskDuration.zero({ job });
+      this.rateLimitWait.zero({ job });
+      this.workerRestarts.inc({ job }, 0);
+    }
     const stops = [
       events.on('task:done', ({ ms }) => this.taskDuration.observe({ job }, ms / 1000)),
       events.on('claim:done', ({ ms }) => this.claimDuration.observe(ms / 1000)),
