@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Sql } from 'postgres';
 import { openPool } from './connect.ts';
 
@@ -69,19 +70,48 @@ export async function sessionHolds(session: Sql, classId: number, objId: number)
   return held?.held === true;
 }
 
+/**
+ * Where a sluice process's own advisory lock is held, as a condition on `pg_locks l` for the
+ * process id `owner` (an SQL expression): a process is alive exactly while this holds.
+ */
+export function lockOf(sql: Sql, owner: ReturnType<Sql>) {
+  return sql`l.locktype = 'advisory' and l.granted and l.objsubid = 2
+    and l.database = (select oid from pg_database where datname = current_database())
+    and l.classid = ${processLockClass}::int::oid and l.objid = (${owner})::oid`;
+}
+
+/**
+ * Takes a process id, holds its lock, and records the process in sluice.processes, in one
+ * statement: a reader that sees the row sees the lock. Ids cycle, so the row of a long-gone
+ * process with the same id is replaced. Rows of processes whose lock is gone (they died without
+ * leaving) are deleted on the way.
+ */
 export async function registerProcess(url: string): Promise<Liveness> {
   const session = await openLockSession(url, 'liveness');
   try {
     const [row] = await session<{ id: number }[]>`
-      select id from (select nextval('sluice.process_ids')::int as id) n
-      where pg_try_advisory_lock(${processLockClass}, id)`;
+      with taken as (
+        select id from (select nextval('sluice.process_ids')::int as id) n
+        where pg_try_advisory_lock(${processLockClass}, id)
+      ), joined as (
+        insert into sluice.processes (id, host, pid)
+        select id, ${hostname()}, ${process.pid} from taken
+        on conflict (id) do update set host = excluded.host, pid = excluded.pid,
+          started_at = now(), last_seen_at = now()
+      ), gone as (
+        delete from sluice.processes p where p.id <> (select id from taken)
+          and not exists (select 1 from pg_locks l where ${lockOf(session, session`p.id`)})
+      )
+      select id from taken`;
     if (!row) throw new Error('sluice process id already in use; try again');
     return {
       processId: row.id,
       // A session that reconnected after its connection died holds no lock either.
       holdsLock: () => sessionHolds(session, processLockClass, row.id),
       release: async () => {
-        await session`select pg_advisory_unlock(${processLockClass}, ${row.id})`.catch(() => {});
+        await session`
+          with gone as (delete from sluice.processes where id = ${row.id} and pid = ${process.pid})
+          select pg_advisory_unlock(${processLockClass}, ${row.id})`.catch(() => {});
         await session.end({ timeout: 1 });
       },
     };
@@ -91,9 +121,16 @@ export async function registerProcess(url: string): Promise<Liveness> {
   }
 }
 
-/** Pushes out the lease of every task this process holds. */
+/**
+ * Pushes out the lease of every task this process holds, and says it is still here (the
+ * dashboard's "last seen"), in one round trip: this runs every 10 s, and an idle process must
+ * stay cheap.
+ */
 export async function renewLeases(sql: Sql, processId: number): Promise<void> {
   await sql`
+    with seen as (
+      update sluice.processes set last_seen_at = now() where id = ${processId}
+    )
     update sluice.tasks set lease_until = now() + make_interval(secs => ${leaseSeconds})
     where owner = ${processId} and status = 'running'`;
 }
@@ -115,10 +152,7 @@ export async function reclaimOrphans(sql: Sql, jobId: string): Promise<number> {
     from sluice.jobs j
     where j.id = t.job_id and t.job_id = ${jobId} and t.status = 'running'
       and (t.lease_until < now() or not exists (
-        select 1 from pg_locks l
-        where l.locktype = 'advisory' and l.granted and l.objsubid = 2
-          and l.database = (select oid from pg_database where datname = current_database())
-          and l.classid = ${processLockClass}::int::oid and l.objid = t.owner::oid))
+        select 1 from pg_locks l where ${lockOf(sql, sql`t.owner`)}))
     returning t.seq`;
   return rows.length;
 }
