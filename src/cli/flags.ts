@@ -118,7 +118,7 @@ const catalog = {
   },
   'metrics-port': {
     value: 'port',
-    help: 'serves Prometheus metrics at http://127.0.0.1:<port>/metrics while it runs (0: any free port)',
+    help: 'serves Prometheus metrics at 127.0.0.1:<port>/metrics (0: any free port)',
     default: 'off',
     example: '--metrics-port 9464',
   },
