@@ -3,6 +3,7 @@ import type { Outcome } from '../job/outcome.ts';
 import type { PlannedTask } from '../job/types.ts';
 import { type ClaimedTask, claimTasks, nextRunnableAt } from './claim.ts';
 import { checkReachable, openPool } from './connect.ts';
+import { type DashboardQueries, dashboardQueries } from './dashboard/index.ts';
 import {
   countDeadLetters,
   type DeadLetter,
@@ -44,7 +45,6 @@ import {
   saveCheckpoint,
 } from './outcome.ts';
 import { recordChunk, requeueFailedItems } from './outcomes.ts';
-import { findPrunable, findUnended, pruneJobs } from './prune.ts';
 import {
   countJobs,
   countTasks,
@@ -53,6 +53,7 @@ import {
   listFailed,
   readReports,
 } from './progress.ts';
+import { findPrunable, findUnended, pruneJobs } from './prune.ts';
 import { againIfDisconnected } from './reconnect.ts';
 import {
   type ChildResult,
@@ -148,6 +149,13 @@ export class Store {
   private get processId(): number {
     if (!this.liveness) throw new Error('Store.join() must be called before claiming');
     return this.liveness.processId;
+  }
+
+  private dashboardReads?: DashboardQueries;
+  /** What the dashboard reads: the jobs list and a job's page (src/store/dashboard/). */
+  get dashboard(): DashboardQueries {
+    this.dashboardReads ??= dashboardQueries(this.sql);
+    return this.dashboardReads;
   }
 
   findJob = (name: string) => findJob(this.sql, name);
