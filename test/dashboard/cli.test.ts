@@ -28,13 +28,19 @@ async function start(args: string[], env: Record<string, string> = {}) {
   return { child, result, url, stdout: () => stdout };
 }
 
-test('serves on the port it prints, and SIGTERM stops it with exit 0', async () => {
+test('serves on the port it prints, shows a job started later, and SIGTERM stops it with exit 0', async () => {
   const { child, result, url } = await start([]);
   const list = await request(url);
   expect(list.status).toBe(200);
   expect(list.body).toContain('No jobs yet');
   // Loopback without a token answers only loopback names.
   expect((await request(url, { headers: { host: 'evil.example' } })).status).toBe(403);
+  // A job started after the dashboard, on a database that had no schema `sluice`, still shows.
+  const run = await runSluice(['run', 'test/fixtures/dlqJob.ts', '--database-url', db.url], {
+    JOB_NAME: 'later',
+  });
+  expect(run.code, run.stderr).toBe(0);
+  await waitFor(async () => (await request(url)).body.includes('>later</a>'), 15_000);
   child.kill('SIGTERM');
   const end = await result;
   expect([end.code, end.stderr]).toEqual([0, '']);

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { createDashboard } from '../../dashboard/createDashboard.ts';
 import { loopbackNames } from '../../dashboard/security.ts';
 import { InputError } from '../../errors.ts';
+import { Store } from '../../store/index.ts';
 import { wholeFlag } from '../args.ts';
 import { type DatabaseFlags, openDatabases } from '../databases.ts';
 import { exitCodes } from '../exitCodes.ts';
@@ -16,6 +17,9 @@ interface DashboardFlags extends DatabaseFlags {
   token?: string;
   readOnly?: boolean;
 }
+
+/** How often a dashboard over a database without schema `sluice` looks for it again. */
+const schemaPollMs = 2000;
 
 /** Adds `sluice dashboard` to the program. */
 export function defineDashboard(program: Command, act: Act): void {
@@ -49,14 +53,31 @@ async function dashboardCommand(values: DashboardFlags): Promise<number> {
   }
   // A reader, like `sluice status`: it never creates schema `sluice`.
   const dbs = await openDatabases(values, { create: false });
-  const dashboard = createDashboard({
-    store: dbs.store,
-    token,
-    readOnly: values.readOnly ?? false,
-    // Without a token, only the loopback names are answered (no DNS rebinding).
-    allowedHosts: token === undefined ? loopbackNames : undefined,
-  });
-  const server = createServer(dashboard);
+  const over = (store: Store) =>
+    createDashboard({
+      store,
+      token,
+      readOnly: values.readOnly ?? false,
+      // Without a token, only the loopback names are answered (no DNS rebinding).
+      allowedHosts: token === undefined ? loopbackNames : undefined,
+    });
+  let dashboard = over(dbs.store);
+  let later: Store | undefined;
+  // A database sluice never ran on has no schema yet, and a reader does not create it: look for
+  // it every few seconds, so a job started after the dashboard still shows.
+  const awaitSchema = dbs.store.fresh
+    ? setInterval(async () => {
+        const store = await Store.open(dbs.stateUrl, { create: false }).catch(() => undefined);
+        if (store?.fresh === false && later === undefined) {
+          clearInterval(awaitSchema);
+          later = store;
+          const first = dashboard;
+          dashboard = over(store);
+          await first.close();
+        } else await store?.close();
+      }, schemaPollMs)
+    : undefined;
+  const server = createServer((req, res) => dashboard(req, res));
   try {
     await listen(server, port, host);
     const address = server.address();
@@ -69,7 +90,9 @@ async function dashboardCommand(values: DashboardFlags): Promise<number> {
     await interrupted();
     return exitCodes.ok;
   } finally {
+    clearInterval(awaitSchema);
     await dashboard.close();
+    await later?.close();
     server.closeAllConnections();
     await new Promise((done) => server.close(done));
     await dbs.close();

@@ -37,7 +37,7 @@ function overview(job: JobDetail, now: Date): Html {
   <p class="headline">${statusBadge(s)} ${s.statusReason ? html`<span class="reason">${s.statusReason}</span>` : ''}</p>
   ${progressBar(s)}
   <dl class="stats">
-    <div><dt>Done</dt><dd>${count(s.doneItems)} <span class="muted">/ ${count(s.totalItems)} ${s.unit}</span></dd></div>
+    <div><dt>Done ${s.unit}</dt><dd>${count(s.doneItems)} <span class="muted small">/ ${count(s.totalItems)}</span></dd></div>
     <div><dt>Failed</dt><dd class="${s.failedItems > 0 ? 'bad' : ''}">${count(s.failedItems)}</dd></div>
     <div><dt>Rate</dt><dd>${rate(s.ratePerSecond)}</dd></div>
     <div><dt>ETA</dt><dd>${eta(s)}</dd></div>
