@@ -1,4 +1,7 @@
 import type { Sql } from 'postgres';
+import { countJobProcesses } from '../../store/dashboard/processes.ts';
+import { countDeadLetters } from '../../store/deadLetters.ts';
+import { countJobs } from '../../store/progress.ts';
 
 /** The task states a job's tasks can be in (see migrations 0001 and 0008). */
 export const taskStates = ['pending', 'running', 'waiting', 'done', 'failed'] as const;
@@ -14,15 +17,15 @@ export interface JobFigures {
   /** Failed items: those of failed tasks, and the failed items of finished chunks. */
   failedItems: number;
   deadLetters: number;
-  /** Processes holding a running task of the job now. */
+  /** Live processes holding a running task of the job now. */
   processes: number;
 }
 
 /**
- * Every job's figures, read in two statements sent together: one over the jobs (with their dead
- * letters and the processes running their tasks), one over the tasks grouped by job and state.
- * Item counts follow countTasks (src/store/progress.ts), so a scrape and `sluice status` agree.
- * A database without schema `sluice` holds no jobs.
+ * Every job's figures, in two round trips whatever the number of jobs: the jobs (with their
+ * fan-out parents waiting, few and in the partial index tasks_waiting), then together the
+ * maintained task counters (countJobs, as `sluice status` reads them), the dead letters and the
+ * live processes holding running tasks. A database without schema `sluice` holds no jobs.
  */
 export async function readStoreSnapshot(sql: Sql): Promise<JobFigures[]> {
   try {
@@ -36,45 +39,34 @@ export async function readStoreSnapshot(sql: Sql): Promise<JobFigures[]> {
 }
 
 async function readFigures(sql: Sql): Promise<JobFigures[]> {
-  // Running tasks are few (the caps bound them) and sit in the partial index tasks_open.
-  const jobsQuery = sql<
-    { id: string; job: string; status: string; deadLetters: number; processes: number }[]
-  >`
-    select j.id::text, j.name as job, j.status,
-      coalesce(d.letters, 0)::float8 as "deadLetters", coalesce(p.owners, 0)::float8 as processes
+  const jobs = await sql<{ id: string; job: string; status: string; waiting: number }[]>`
+    select j.id::text, j.name as job, j.status, coalesce(w.tasks, 0)::float8 as waiting
     from sluice.jobs j
-    left join (select job_id, count(*) as letters from sluice.dead_letters group by job_id) d
-      on d.job_id = j.id
-    left join (select job_id, count(distinct owner) as owners from sluice.tasks
-               where status = 'running' group by job_id) p
-      on p.job_id = j.id
+    left join (select job_id, count(*) as tasks from sluice.tasks
+               where status = 'waiting' group by job_id) w on w.job_id = j.id
     order by j.name`;
-  const tasksQuery = sql<
-    { id: string; status: TaskState; tasks: number; succeeded: number; failed: number }[]
-  >`
-    select job_id::text as id, status, count(*)::float8 as tasks,
-      coalesce(sum(case when status = 'done' then coalesce(ok_items, items) else 0 end), 0)::float8
-        as succeeded,
-      coalesce(sum(case when status = 'done' then coalesce(failed_items, 0)
-                        when status = 'failed' then items else 0 end), 0)::float8 as failed
-    from sluice.tasks group by job_id, status`;
-  const [jobs, tasks] = await Promise.all([jobsQuery, tasksQuery]);
-  const byId = new Map<string, JobFigures>();
-  for (const { id, ...row } of jobs) {
-    byId.set(id, {
-      ...row,
-      tasks: { pending: 0, running: 0, waiting: 0, done: 0, failed: 0 },
-      succeededItems: 0,
-      failedItems: 0,
-    });
-  }
-  for (const row of tasks) {
-    // A job created between the two statements shows from the next scrape on.
-    const figures = byId.get(row.id);
-    if (!figures) continue;
-    figures.tasks[row.status] = row.tasks;
-    figures.succeededItems += row.succeeded;
-    figures.failedItems += row.failed;
-  }
-  return [...byId.values()];
+  const ids = jobs.map((row) => row.id);
+  const [counts, letters, processes] = await Promise.all([
+    countJobs(sql, ids),
+    countDeadLetters(sql, ids),
+    countJobProcesses(sql, ids),
+  ]);
+  return jobs.map(({ id, job, status, waiting }) => {
+    const c = counts.get(id);
+    return {
+      job,
+      status,
+      tasks: {
+        pending: c?.pending.tasks ?? 0,
+        running: c?.running.tasks ?? 0,
+        waiting,
+        done: c?.done.tasks ?? 0,
+        failed: c?.failed.tasks ?? 0,
+      },
+      succeededItems: c?.done.items ?? 0,
+      failedItems: c?.failed.items ?? 0,
+      deadLetters: letters.get(id) ?? 0,
+      processes: processes.get(id) ?? 0,
+    };
+  });
 }
