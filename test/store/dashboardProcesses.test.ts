@@ -54,7 +54,7 @@ test('a process is listed with its host and pid while it lives, and gone once it
     alive: true,
     tasksHeld: 3,
   });
-  expect(listed?.startedAt).toBe((row?.started_at as Date).toISOString());
+  expect(listed?.startedAt).toBe((row?.started_at as Date | undefined)?.toISOString());
   expect((await reader.dashboard.processCounts([job.id])).get(job.id)).toBe(1);
   const running = await reader.dashboard.runningTasks(job.id);
   expect(running.map((t) => [t.owner, t.host, t.pid, t.attempt])).toEqual(
