@@ -298,7 +298,7 @@ export async function serveMetrics(
 ): Promise<MetricsServer | undefined> {
   if (!at) return undefined;
   const server = await startMetricsServer({ ...at, store });
-  process.stderr.write(`Metrics at ${server.url}\n`);
+  writeStderr(`Metrics at ${server.url}`, { job: null, event: 'metrics:serving', url: server.url });
   return server;
 }
 
