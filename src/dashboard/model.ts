@@ -67,10 +67,13 @@ export interface FailureGroup {
 }
 
 export interface WorkerProcess {
-  host: string;
-  pid: number;
-  startedAt: Date;
-  lastSeenAt: Date;
+  /** Unknown for a process that registered before the store kept hosts. */
+  host: string | null;
+  pid: number | null;
+  startedAt: Date | null;
+  lastSeenAt: Date | null;
+  /** False once its lock is gone: its tasks are about to be reclaimed. */
+  alive: boolean;
   tasksHeld: number;
 }
 

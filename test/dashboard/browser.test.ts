@@ -94,6 +94,15 @@ test('watch a job rise, pause and resume it, read a dead letter, with no console
   const first = await shownProgress();
   await expect.poll(shownProgress, { timeout: 20_000 }).toBeGreaterThan(first);
 
+  // The run's process and its running tasks, with where they run.
+  const hostname = (await import('node:os')).hostname();
+  await expect
+    .poll(() => page.locator('[data-live="processes"] tbody').textContent())
+    .toContain(hostname);
+  await expect
+    .poll(() => page.locator('[data-live="running"] tbody tr').count())
+    .toBeGreaterThan(0);
+
   // Pause from the page: the store has it, and so does the page.
   const clicked = Date.now();
   await page.getByRole('button', { name: 'Pause', exact: true }).click();

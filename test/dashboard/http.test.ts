@@ -67,7 +67,7 @@ test('the jobs list, the job page and the API show the job and its dead letters'
   expect(page.body).toContain('<code>item-7</code>');
   expect(page.body).toContain('item 7 is corrupt');
   // Failures grouped with the item number masked.
-  expect(page.body).toMatch(/item N is corrupt<\/td><td class="num">1<\/td>/);
+  expect(page.body).toMatch(/item &lt;n&gt; is corrupt<\/td><td class="num">1<\/td>/);
 
   const detail = JSON.parse((await request(`${base}/api/jobs/poisoned`)).body);
   expect(detail.summary).toMatchObject({ name: 'poisoned', totalItems: 30, failedItems: 2 });

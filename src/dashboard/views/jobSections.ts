@@ -75,7 +75,10 @@ function processes(job: JobDetail, now: Date): Html {
   return html`<table><thead><tr><th scope="col">Host</th><th scope="col" class="num">PID</th>
 <th scope="col">Started</th><th scope="col">Last seen</th><th scope="col" class="num">Tasks held</th></tr></thead>
 <tbody>${job.processes.map(
-    (p) => html`<tr><td>${p.host}</td><td class="num">${p.pid}</td><td>${ago(p.startedAt, now)}</td>
+    (
+      p,
+    ) => html`<tr><td>${p.host ?? '—'}${p.alive ? '' : html` <span class="tag bad" title="its lock is gone: its tasks are being reclaimed">gone</span>`}</td>
+<td class="num">${p.pid ?? '—'}</td><td>${ago(p.startedAt, now)}</td>
 <td>${ago(p.lastSeenAt, now)}</td><td class="num">${p.tasksHeld}</td></tr>`,
   )}</tbody></table>`;
 }
