@@ -55,11 +55,11 @@ try {
   children.push(
     gated({
       JOB_NAME: 'nightly-orders-backfill',
-      ITEMS: '6000',
+      ITEMS: '8000',
       CHUNK: '40',
-      PAUSE_MS: '250',
+      PAUSE_MS: '400',
       FAIL_EVERY: '211',
-      OPEN_AFTER: '4000',
+      OPEN_AFTER: '7000',
       GATE_FILE: join(dir, 'never'),
     }),
   );
@@ -81,7 +81,7 @@ try {
   const page = context.pages()[0] ?? (await context.newPage());
   // Watch the running job long enough for a rate and a few points of throughput.
   await page.goto(`${base}jobs/nightly-orders-backfill`);
-  await sleep(Number(process.env.WATCH_MS ?? 20_000));
+  await sleep(Number(process.env.WATCH_MS ?? 15_000));
   await page.screenshot({ path: 'docs/dashboard-job.png', fullPage: true });
   await page.goto(base);
   await sleep(1500);
