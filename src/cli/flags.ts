@@ -135,7 +135,7 @@ const catalog = {
   },
   'log-format': {
     value: 'text|json',
-    help: 'json: every line on stderr is a JSON object (time, level, job, event, msg); no bar',
+    help: 'json: each stderr line is a JSON object (time, level, job, event, msg)',
     default: 'SLUICE_LOG_FORMAT, else text',
     example: '--log-format json',
   },

@@ -48,8 +48,11 @@ test('--version and -v print the version in package.json', async () => {
 test('--help lists every command, one line each, and exits 0', async () => {
   const result = await runSluice(['--help']);
   expect(result.code, result.stderr).toBe(0);
-  for (const name of ['run', 'worker', 'wait', 'status', 'retry', 'pause', 'resume', 'cancel']) {
-    expect(result.stdout).toMatch(new RegExp(`\\n {2}${name} \\[options\\] \\S+ +[a-z]`));
+  for (const name of [
+    ...['run', 'worker', 'wait', 'status', 'retry', 'pause', 'resume', 'cancel'],
+    ...['dashboard', 'prune'],
+  ]) {
+    expect(result.stdout).toMatch(new RegExp(`\\n {2}${name} \\[options\\]( \\S+)? +[a-z]`));
   }
   expect(result.stdout).toMatch(/\n {2}dlq +the items that failed for good/);
   expect(result.stdout).toContain('Exit codes: 0 done, 1 internal error, 2 bad input');
@@ -65,11 +68,12 @@ test('--help and -h on a command list every flag with a description, default and
     run: [
       ...['--database-url', '--state-url', '--max-parallelism', '--concurrency', '--rate-limit'],
       ...['--pacing', '--executor', '--parallelism', '--func-ram-mb', '--func-cpu', '--out'],
-      ...['--rerun', '--resume', '--smoke', '--detach', '--grace', '--reconnect-for', '--json'],
+      ...['--rerun', '--resume', '--smoke', '--detach', '--grace', '--reconnect-for'],
+      ...['--metrics-port', '--metrics-host', '--json', '--log-format'],
     ],
     worker: [
       ...['--all', '--exit-when-done', '--once', '--concurrency', '--grace', '--reconnect-for'],
-      '--executor',
+      ...['--metrics-port', '--metrics-host', '--executor'],
       ...[
         '--parallelism',
         '--func-ram-mb',
@@ -77,16 +81,27 @@ test('--help and -h on a command list every flag with a description, default and
         '--database-url',
         '--state-url',
         '--json',
+        '--log-format',
       ],
     ],
-    status: ['--database-url', '--state-url', '--json'],
-    'dlq list': ['--limit', '--database-url', '--state-url', '--json'],
+    status: ['--database-url', '--state-url', '--json', '--watch', '--log-format'],
+    'dlq list': ['--limit', '--database-url', '--state-url', '--json', '--log-format'],
+    dashboard: [
+      ...['--port', '--host', '--token', '--read-only', '--database-url', '--state-url'],
+      '--log-format',
+    ],
+    prune: [
+      ...['--finished-before', '--dry-run', '--database-url', '--state-url', '--json'],
+      '--log-format',
+    ],
   };
   for (const [command, flag] of [
     ['run', '--help'],
     ['worker', '-h'],
     ['status', '--help'],
     ['dlq list', '--help'],
+    ['dashboard', '--help'],
+    ['prune', '-h'],
   ] as const) {
     const result = await runSluice([...command.split(' '), flag]);
     expect(result.code, result.stderr).toBe(0);
@@ -112,7 +127,7 @@ test('every flag of every command has a default and an example that the command 
   );
   expect(commands.map((c) => pathOf(c).join(' '))).toEqual([
     ...['run', 'worker', 'wait', 'status', 'retry', 'pause', 'resume', 'cancel'],
-    ...['dlq list', 'dlq show', 'dlq purge', 'dlq replay'],
+    ...['dlq list', 'dlq show', 'dlq purge', 'dlq replay', 'dashboard', 'prune'],
   ]);
   for (const command of commands) {
     const path = pathOf(command).join(' ');
