@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ export default async function setup(project: TestProject) {
   // unless it is newer already (a rebuild under another run's tests would hand them half-written
   // files).
   if (await builtIsStale()) execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  installChromium();
   const given = process.env.TEST_DATABASE_URL;
   if (given) {
     project.provide('databaseUrl', given);
@@ -47,6 +49,26 @@ async function skipDurability(url: string): Promise<void> {
   } finally {
     await sql.end();
   }
+}
+
+/**
+ * The dashboard's browser test drives Debian's Chromium. A fresh machine lacks it: as root, the
+ * run installs it (once, about a minute), so `npm test` stays the one command that tests
+ * everything; otherwise it says what to install.
+ */
+function installChromium(): void {
+  if (existsSync('/usr/bin/chromium')) return;
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      "The dashboard's browser test needs Debian's Chromium: apt-get install chromium",
+    );
+  console.log(
+    "Installing Debian's Chromium for the dashboard's browser test (apt-get install chromium)",
+  );
+  execFileSync('apt-get', ['install', '-y', '-q', 'chromium'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 
 /** True when a file under src/ (or the build settings) is newer than dist/'s entry point. */
