@@ -2,7 +2,8 @@
 // must answer in <= 100 ms). The job is written with generate_series (bench/dashboard/fixture.ts),
 // vacuumed and analyzed as autovacuum would leave it; four live processes hold its running tasks.
 // Each read runs BENCH_REPS times (20) on a pool that records the statements it sends; every
-// statement is then run again under EXPLAIN (ANALYZE) and its Execution Time summed per read
+// statement is then run again under EXPLAIN (ANALYZE, TIMING OFF: per-node clocks would inflate
+// reads of many rows) and its Execution Time summed per read
 // (pg_stat_statements is not loaded on either server). The client's wall time is printed beside.
 //
 //   npm run bench:dashboard                                     a fresh embedded server
@@ -19,6 +20,7 @@ import { Store } from '../src/store/index.ts';
 import { type Liveness, registerProcess } from '../src/store/liveness.ts';
 import { createFixture, type Fixture } from './dashboard/fixture.ts';
 import { connect, createScratchDatabase, dropScratchDatabase } from './dashboard/scratch.ts';
+import { measureWriteCost } from './dashboard/writeCost.ts';
 import { openBenchServer } from './server.ts';
 
 const budgetMs = 100;
@@ -62,7 +64,7 @@ interface Timing {
 
 const executionTime = async (sql: Sql, query: string, params: unknown[]) => {
   const rows = await sql.unsafe<{ 'QUERY PLAN': [{ 'Execution Time': number }] }[]>(
-    `explain (analyze, format json) ${query}`,
+    `explain (analyze, timing off, format json) ${query}`,
     params as never[],
   );
   const time = rows[0]?.['QUERY PLAN'][0]['Execution Time'];
@@ -113,6 +115,14 @@ async function main() {
   try {
     const [version] = await admin<{ v: string }[]>`select current_setting('server_version') as v`;
     for (let i = 0; i < 4; i++) processes.push(await registerProcess(url));
+    log(`write cost: chunks recorded with and without 0014's triggers and outcome indexes ...`);
+    const writers = Array.from({ length: 4 }, () => connect(url));
+    const cost = await measureWriteCost(
+      store,
+      admin,
+      writers,
+      processes[0]?.processId ?? 0,
+    ).finally(() => Promise.all(writers.map((w) => w.end({ timeout: 5 }))));
     const started = performance.now();
     log(
       `writing ${size.tasks.toLocaleString()} tasks and ${(size.outcomeTasks * 10).toLocaleString()} outcomes ...`,
@@ -159,6 +169,11 @@ async function main() {
     console.log('|---|---:|---:|---:|---:|:---:|');
     for (const row of rows) console.log(row);
     console.log(over === 0 ? '\nEvery read meets 100 ms.' : `\n${over} read(s) over 100 ms.`);
+    console.log(
+      `\nWrite cost: ${cost.writers} connections recording chunks of ${cost.chunk} outcomes (1 in 20 failed), ` +
+        `${cost.seconds} s x 2 each: ${cost.with.toFixed(0)} chunks/s with 0014's rollup triggers and outcome ` +
+        `indexes, ${cost.without.toFixed(0)} without: ${(cost.with / cost.without).toFixed(2)}x.`,
+    );
   } finally {
     for (const p of processes) await p.release();
     await admin.end({ timeout: 5 });
