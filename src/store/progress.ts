@@ -25,7 +25,7 @@ const noCounts = (): JobCounts => ({
  * keep exact. A read touches a few rows whatever the job's size: 0.05 ms and 4 buffers on a job of
  * 1,000,000 tasks, where the count(*) it replaces took 100+ ms (see test/store/taskCountsCost.test.ts).
  */
-const sumCounts = (sql: Sql, jobIds: readonly string[]) => sql<
+export const countsQuery = (sql: Sql, jobIds: readonly string[]) => sql<
   {
     jobId: string;
     pendingTasks: number;
@@ -61,7 +61,7 @@ export async function countJobs(
 ): Promise<Map<string, JobCounts>> {
   const counts = new Map(jobIds.map((id) => [id, noCounts()]));
   if (jobIds.length === 0) return counts;
-  for (const row of await sumCounts(sql, jobIds)) {
+  for (const row of await countsQuery(sql, jobIds)) {
     counts.set(row.jobId, {
       pending: { tasks: row.pendingTasks, items: row.pendingItems },
       running: { tasks: row.runningTasks, items: row.runningItems },
