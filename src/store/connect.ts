@@ -1,4 +1,4 @@
-import postgres, { type Sql } from 'postgres';
+import postgres, { type Sql, type TransactionSql } from 'postgres';
 import { InputError } from '../errors.ts';
 import { redactSecrets } from './redact.ts';
 
@@ -9,6 +9,8 @@ export interface ConnectOptions {
   purpose: string;
   /** Seconds an unused connection stays open; 0 keeps it. Default 30. */
   idleTimeoutS?: number;
+  /** Called with each NOTIFY the pool's connections hear, for a pool that LISTENs itself. */
+  onNotify?: (channel: string, payload: string) => void;
 }
 
 /**
@@ -22,6 +24,9 @@ export function openPool(url: string, options: ConnectOptions): Sql {
       password: given.password,
       max: options.max,
       onnotice: () => {},
+      // postgres.js hands every NOTIFY to this option (its own `listen` is built on it), though
+      // its types leave it out.
+      ...({ onnotify: options.onNotify } as object),
       idle_timeout: options.idleTimeoutS ?? 30,
       connect_timeout: 10,
       // postgres.js waits up to 20 s between tries to reopen a closed connection; a query sent
@@ -150,4 +155,44 @@ async function answersBy(sql: Sql, giveUpAt: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Refuses a database reached through a pooler in transaction or statement mode (PgBouncer's
+ * `pool_mode = transaction`), where one client connection runs each transaction on whichever
+ * server session is free. sluice needs its sessions: a process's advisory lock and its LISTEN
+ * live on one, and through such a pooler the lock is seen on another client's session and missed
+ * on its own, so live workers' tasks are reclaimed and run twice (measured: 120 runs of 100
+ * ranges, three processes through PgBouncer 1.18). Deterministic without asking the pooler: a
+ * reserved connection notes its server session, then another connection holds a transaction open
+ * while the first asks again. Directly or in session mode the two sessions differ and the first
+ * keeps its own; through a transaction pooler the second is handed the session the first just
+ * let go (PgBouncer reuses the last one freed), or the first is moved to another. Needs a pool of
+ * two; three round trips, once per open.
+ */
+export async function checkOwnSessions(sql: Sql, url: string): Promise<void> {
+  const pinned = await sql.reserve();
+  try {
+    const backend = async (db: Sql | TransactionSql) =>
+      (await db<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]?.pid;
+    const first = await backend(pinned);
+    const shared = await sql.begin(async (tx) => {
+      const other = await backend(tx);
+      const again = await backend(pinned);
+      return other === first || again !== first;
+    });
+    if (shared) throw sessionPooled(url);
+  } catch (error) {
+    // In statement mode the pooler refuses the transaction itself.
+    if (/statement pooling/i.test((error as Error).message ?? '')) throw sessionPooled(url);
+    throw error;
+  } finally {
+    pinned.release();
+  }
+}
+
+function sessionPooled(url: string): InputError {
+  return new InputError(
+    `The database at ${redactSecrets(url)} is reached through a pooler that shares server sessions between connections (PgBouncer's transaction or statement mode); sluice holds locks and LISTENs on sessions of its own: use PgBouncer's session mode (pool_mode = session) or connect to PostgreSQL directly`,
+  );
 }

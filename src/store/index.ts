@@ -2,7 +2,7 @@ import type { Sql } from 'postgres';
 import type { Outcome } from '../job/outcome.ts';
 import type { PlannedTask } from '../job/types.ts';
 import { type ClaimedTask, claimTasks, nextRunnableAt } from './claim.ts';
-import { checkReachable, openPool } from './connect.ts';
+import { checkOwnSessions, checkReachable, openPool } from './connect.ts';
 import { type DashboardQueries, dashboardQueries } from './dashboard/index.ts';
 import {
   countDeadLetters,
@@ -112,11 +112,14 @@ export class Store {
     url: string,
     options: { waitMs?: number; create?: boolean } = {},
   ): Promise<Store> {
-    // Three for queries; the process's liveness lock holds a fourth connection of its own.
-    const sql = openPool(url, { max: 3, purpose: 'state' });
+    // Two for queries: a process holds 3 connections to the state database with its lock session,
+    // which LISTENs too (docs/operations.md, Connections). Not one: finishJobOnce reduces through
+    // the pool while its transaction holds a connection.
+    const sql = openPool(url, { max: 2, purpose: 'state' });
     let fresh = false;
     try {
       await checkReachable(sql, url, options.waitMs);
+      await checkOwnSessions(sql, url);
       fresh = options.create === false && !(await hasSchema(sql));
       if (!fresh) await migrate(sql);
     } catch (error) {
@@ -141,7 +144,7 @@ export class Store {
     if (!this.liveness) return true;
     if (await this.liveness.holdsLock().catch(() => false)) return true;
     const lost = this.liveness;
-    this.liveness = await registerProcess(this.url);
+    this.liveness = await registerProcess(this.url, lost);
     await lost.release();
     return false;
   }
@@ -240,7 +243,7 @@ export class Store {
     tripAlert(this.sql, jobId, action, reason);
   /** Status changes of any job, announced by any process; returns a function that stops listening. */
   listenJobs = (onChange: (jobId: string, status: JobState['status'] | undefined) => void) =>
-    listenJobs(this.sql, onChange);
+    listenJobs(this.liveness ?? this.sql, onChange);
 
   async close(): Promise<void> {
     await this.liveness?.release();

@@ -119,16 +119,24 @@ export async function tripAlert(
   return rows.length > 0;
 }
 
+/** Where NOTIFYs are heard: a postgres.js pool, or a process's lock session (liveness.ts). */
+export interface NoticeSource {
+  listen(
+    channel: string,
+    onNotice: (payload: string) => void,
+  ): Promise<{ unlisten(): Promise<unknown> }>;
+}
+
 /**
  * Calls `onChange(jobId, status)` for every status change any process announces, with the status
- * it announced. postgres.js listens on a connection of its own, outside the pool, and listens
- * again after a reconnect.
+ * it announced. A process that joined listens on its lock session; otherwise (the dashboard)
+ * postgres.js listens on a connection of its own, outside the pool, and again after a reconnect.
  */
 export async function listenJobs(
-  sql: Sql,
+  on: NoticeSource,
   onChange: (jobId: string, status: JobStatus | undefined) => void,
 ): Promise<() => Promise<void>> {
-  const { unlisten } = await sql.listen(jobsChannel, (payload) => {
+  const { unlisten } = await on.listen(jobsChannel, (payload) => {
     try {
       const { job, status } = JSON.parse(payload) as { job?: unknown; status?: unknown };
       if (typeof job === 'string')

@@ -21,7 +21,55 @@ export interface Liveness {
    * task this process held, so it must take a new identity before it claims again.
    */
   holdsLock(): Promise<boolean>;
+  /**
+   * LISTENs on `channel` on the lock's own session, so a process hears job changes without a
+   * connection more (postgres.js's `sql.listen` opens one of its own). Listeners move to the
+   * session of a rejoin (`registerProcess(url, previous)`); what is notified in between is lost,
+   * which the callers' polls cover.
+   */
+  listen(
+    channel: string,
+    onNotice: (payload: string) => void,
+  ): Promise<{ unlisten(): Promise<void> }>;
   release(): Promise<void>;
+  /** Who listens, handed on to the next session by a rejoin. */
+  readonly notices: Notices;
+}
+
+/**
+ * The channels a process's lock session LISTENs on, and who hears each. It outlives one lock
+ * session: a rejoin attaches it to the new one, which LISTENs on every channel again.
+ */
+export class Notices {
+  private readonly listeners = new Map<string, Set<(payload: string) => void>>();
+  private session?: Sql;
+
+  deliver = (channel: string, payload: string) => {
+    for (const listener of this.listeners.get(channel) ?? []) listener(payload);
+  };
+
+  async attach(session: Sql): Promise<void> {
+    this.session = session;
+    for (const channel of this.listeners.keys()) await session`listen ${session(channel)}`;
+  }
+
+  async listen(channel: string, onNotice: (payload: string) => void) {
+    const listeners = this.listeners.get(channel) ?? new Set();
+    this.listeners.set(channel, listeners);
+    listeners.add(onNotice);
+    const session = this.session;
+    if (listeners.size === 1 && session) await session`listen ${session(channel)}`;
+    return {
+      unlisten: async () => {
+        listeners.delete(onNotice);
+        const current = this.session;
+        if (listeners.size > 0 || !current) return;
+        this.listeners.delete(channel);
+        // An ended session has stopped listening already.
+        await current`unlisten ${current(channel)}`.catch(() => {});
+      },
+    };
+  }
 }
 
 /**
@@ -47,8 +95,12 @@ const deadPeerDetection = {
  * that never settle (porsager/postgres#1154), while a pool of one reconnects, and a query on the
  * new session simply finds the lock gone. It never closes for idleness, which would drop the lock.
  */
-export async function openLockSession(url: string, purpose: string): Promise<Sql> {
-  const session = openPool(url, { max: 1, purpose, idleTimeoutS: 0 });
+export async function openLockSession(
+  url: string,
+  purpose: string,
+  onNotify?: (channel: string, payload: string) => void,
+): Promise<Sql> {
+  const session = openPool(url, { max: 1, purpose, idleTimeoutS: 0, onNotify });
   try {
     await session`
       select set_config(name, value, false)
@@ -84,10 +136,12 @@ export function lockOf(sql: Sql, owner: ReturnType<Sql>) {
  * Takes a process id, holds its lock, and records the process in sluice.processes, in one
  * statement: a reader that sees the row sees the lock. Ids cycle, so the row of a long-gone
  * process with the same id is replaced. Rows of processes whose lock is gone (they died without
- * leaving) are deleted on the way.
+ * leaving) are deleted on the way. A rejoin passes the liveness it lost as `previous`: whoever
+ * listened on its session listens on the new one.
  */
-export async function registerProcess(url: string): Promise<Liveness> {
-  const session = await openLockSession(url, 'liveness');
+export async function registerProcess(url: string, previous?: Liveness): Promise<Liveness> {
+  const notices = previous?.notices ?? new Notices();
+  const session = await openLockSession(url, 'liveness', notices.deliver);
   try {
     const [row] = await session<{ id: number }[]>`
       with taken as (
@@ -104,8 +158,11 @@ export async function registerProcess(url: string): Promise<Liveness> {
       )
       select id from taken`;
     if (!row) throw new Error('sluice process id already in use; try again');
+    await notices.attach(session);
     return {
       processId: row.id,
+      notices,
+      listen: (channel, onNotice) => notices.listen(channel, onNotice),
       // A session that reconnected after its connection died holds no lock either.
       holdsLock: () => sessionHolds(session, processLockClass, row.id),
       release: async () => {
