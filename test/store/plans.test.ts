@@ -94,6 +94,8 @@ test(`each claim's own statements read at most ${bufferBudget} buffers, through 
     expect(own.length).toBeGreaterThanOrEqual(3);
     expect(strayScans(own)).toEqual([]);
     expect(sum(own)).toBeLessThanOrEqual(bufferBudget);
+    // Nor is anything the claim runs, its triggers' statements included, compiled by JIT.
+    expect(statements.filter((s) => s.compiled).map((s) => s.query)).toEqual([]);
     for (const task of claimed) {
       await store.complete({ jobId, seq: task.seq, epoch: task.epoch }, 'ok');
     }

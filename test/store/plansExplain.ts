@@ -8,6 +8,8 @@ export interface ExplainedStatement {
   buffers: number;
   /** Every scan node that read a table: `Seq Scan on tasks`, `Index Scan using tasks_open`. */
   scans: string[];
+  /** PostgreSQL compiled the statement's expressions (JIT): hundreds of ms for a small statement. */
+  compiled: boolean;
 }
 
 interface PlanNode {
@@ -64,11 +66,13 @@ export async function explainingSession(url: string) {
         const report = JSON.parse(notice.slice(notice.indexOf('{'))) as {
           'Query Text': string;
           Plan: PlanNode;
+          JIT?: unknown;
         };
         return {
           query: report['Query Text'],
           buffers: report.Plan['Shared Hit Blocks'] + report.Plan['Shared Read Blocks'],
           scans: scansOf(report.Plan),
+          compiled: report.JIT !== undefined,
         };
       });
     },

@@ -15,6 +15,9 @@
 --   depth 0 and this order is plan order (seq), as before;
 -- - the update finds its rows by primary key, `(job_id, seq) = (p_job, any(array))`, with no join;
 -- - at a cap of 1 the first task is found the same way, then locked by primary key.
+-- On PostgreSQL 15 to 17 a disabled sort still plans, at a cost of 10^10, which is above every JIT
+-- threshold: the triggers' own `order by` (0014, 0015) then JIT-compiled on each claim, 170-420 ms
+-- a claim instead of 1-5. Hence `jit = off` too: no statement of a claim is worth compiling.
 -- test/store/plans*.test.ts measure each statement's buffers with 1,000,000 finished tasks of
 -- other jobs and statistics taken on an empty table, or while the job's tasks were all pending.
 --
@@ -24,7 +27,7 @@
 create or replace function sluice.claim_tasks(p_job bigint, p_owner int, p_limit int, p_lease_seconds int)
 returns table (seq int, payload jsonb, items float8, attempts int, epoch int, checkpoint jsonb)
 language plpgsql volatile
-set enable_sort = off
+set enable_sort = off set jit = off
 as $$
 #variable_conflict use_column
 declare
@@ -83,7 +86,7 @@ create or replace function sluice.claim_graph_tasks(p_job bigint, p_owner int, p
 returns table (seq int, payload jsonb, items float8, attempts int, epoch int, checkpoint jsonb,
                stage text, depth int, parent_seq int, fan_in boolean)
 language plpgsql volatile
-set enable_sort = off
+set enable_sort = off set jit = off
 as $$
 #variable_conflict use_column
 declare
