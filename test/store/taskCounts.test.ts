@@ -200,6 +200,7 @@ test('the migration counts the jobs planned before it', async () => {
     drop function sluice.count_task_changes() cascade;
     drop function sluice.add_task_counts(sluice.task_count_delta[]);
     drop type sluice.task_count_delta;
+    drop function sluice.task_count_class(text);
     drop function sluice.task_counted_items(text, bigint, bigint);
     drop function sluice.task_failed_items(text, bigint, bigint);
     drop function sluice.task_count_shard();`);

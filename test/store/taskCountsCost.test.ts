@@ -71,10 +71,11 @@ test('the count read of a 1,000,000-task job touches as few buffers as a 100-tas
 
   const smallCost = await readCost(db.sql, small);
   const bigCost = await readCost(db.sql, big);
-  // One row per shard a job's changes went through, at most 16 whatever the job's size.
+  // One row per shard a job's changes went through: at most 64, whatever the job's size.
   expect(bigCost.counterRows).toBeGreaterThan(1);
-  expect(bigCost.counterRows).toBeLessThanOrEqual(16);
-  // The index's root and leaf, and one heap visit per counter row, at most.
-  expect(bigCost.buffers).toBeLessThanOrEqual(2 + 2 * 16);
-  expect(bigCost.buffers).toBeLessThanOrEqual(smallCost.buffers + 2 * 16);
+  expect(bigCost.counterRows).toBeLessThanOrEqual(64);
+  // Those rows, and the running tasks (8 in both jobs) through the index: a deeper index over
+  // 1,000,000 tasks costs a level more, not a page per task.
+  expect(bigCost.buffers).toBeLessThanOrEqual(smallCost.buffers + 8);
+  expect(bigCost.buffers).toBeLessThanOrEqual(60);
 }, 180_000);
