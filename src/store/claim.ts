@@ -29,12 +29,14 @@ export async function claimTasks(
  * When the next pending task of a job becomes runnable, or undefined when none is pending. A
  * sequential job (cap 1) claims only its first pending task (migration 0007), so that task's
  * time is the one to wait for; the earliest of all would make an idle pool spin through a backoff.
+ * "First" in the claim's own order (migration 0016: depth, always 0 in a job without stages, then
+ * seq), which only tasks_pending_depth serves without a sort, whatever the statistics say.
  */
 export async function nextRunnableAt(sql: Sql, jobId: string): Promise<Date | undefined> {
   const [row] = await sql<{ at: Date | null }[]>`
     select case when j.max_parallelism = 1
       then (select t.run_after from sluice.tasks t
-            where t.job_id = j.id and t.status = 'pending' order by t.seq limit 1)
+            where t.job_id = j.id and t.status = 'pending' order by t.depth desc, t.seq limit 1)
       else (select min(t.run_after) from sluice.tasks t where t.job_id = j.id and t.status = 'pending')
       end as at
     from sluice.jobs j where j.id = ${jobId}`;
