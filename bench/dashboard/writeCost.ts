@@ -24,11 +24,15 @@ const indexes = {
   outcomes_error_pattern: `(job_id, error_pattern, task_seq, idx) where not ok and not superseded`,
 };
 
-async function setWriteSide(admin: Sql, on: boolean) {
-  for (const t of triggers) {
+export async function setWriteSide(
+  admin: Sql,
+  on: boolean,
+  parts = { triggers: true, indexes: true },
+) {
+  for (const t of parts.triggers ? triggers : []) {
     await admin.unsafe(`alter table sluice.tasks ${on ? 'enable' : 'disable'} trigger ${t}`);
   }
-  for (const [name, definition] of Object.entries(indexes)) {
+  for (const [name, definition] of parts.indexes ? Object.entries(indexes) : []) {
     await admin.unsafe(
       on
         ? `create index if not exists ${name} on sluice.outcomes ${definition}`
@@ -37,7 +41,7 @@ async function setWriteSide(admin: Sql, on: boolean) {
   }
 }
 
-async function phase(store: Store, conns: readonly Sql[], owner: number, label: string) {
+export async function phase(store: Store, conns: readonly Sql[], owner: number, label: string) {
   const { job } = await store.findOrCreateJob(
     {
       name: `bench-write-${label}-${Date.now()}`,
