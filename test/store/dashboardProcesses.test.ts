@@ -111,6 +111,7 @@ test('a process id taken again replaces the row its earlier holder left', async 
   expect(await processRow(id + 1)).toMatchObject({ host: hostname(), pid: process.pid });
   // Its lock is the one the dashboard checks.
   const [lock] = await db.sql`select count(*)::int as n from pg_locks
-    where locktype = 'advisory' and classid = ${processLockClass}::int::oid and objid = ${id + 1}::int::oid`;
+    where locktype = 'advisory' and classid = ${processLockClass}::int::oid and objid = ${id + 1}::int::oid
+      and database = (select oid from pg_database where datname = current_database())`;
   expect(lock?.n).toBe(1);
 });
