@@ -21,8 +21,13 @@
 -- The columns follow countTasks (src/store/progress.ts): `<class>_tasks` counts tasks;
 -- `done_items` sums coalesce(ok_items, items) of done tasks, `open_items` and `waiting_items` sum
 -- items; `failed_items` sums the items of failed tasks and the failed_items of done ones.
+--
+-- No foreign key to sluice.jobs: its check would take a key-share lock on the job row whenever a
+-- completion adds a job's first row for its shard, and a claim waiting for that row FOR UPDATE
+-- then closes a cycle with completions waiting on each other's counter rows (bench:claims saw such
+-- deadlocks). The rows of a deleted job go with it through the trigger at the end.
 create table sluice.task_counts (
-  job_id bigint not null references sluice.jobs (id) on delete cascade,
+  job_id bigint not null,
   shard smallint not null,
   open_tasks bigint not null default 0,
   open_items bigint not null default 0,
@@ -120,7 +125,7 @@ begin
         or sum(sign * sluice.task_failed_items(status, items, failed_items)) <> 0);
   else
     -- Tasks deleted with their job (the foreign key's cascade) count for nothing: the job's
-    -- counter rows go the same way, and no row may be added for a job that is gone.
+    -- counter rows go with it (below), and no row may be added for a job that is gone.
     v_deltas := array(
       select (job_id, sluice.task_count_class(status), -count(*),
               -sum(sluice.task_counted_items(status, items, ok_items))::bigint,
@@ -143,6 +148,17 @@ referencing old table as old_rows new table as new_rows
 for each statement execute function sluice.count_task_changes();
 create trigger tasks_count_deletes after delete on sluice.tasks
 referencing old table as old_rows for each statement execute function sluice.count_task_changes();
+
+-- A deleted job's counts go with it.
+create function sluice.drop_task_counts() returns trigger
+language plpgsql as $$
+begin
+  delete from sluice.task_counts c using gone_jobs g where c.job_id = g.id;
+  return null;
+end
+$$;
+create trigger jobs_drop_task_counts after delete on sluice.jobs
+referencing old table as gone_jobs for each statement execute function sluice.drop_task_counts();
 
 -- The jobs planned before this migration. The triggers above already hold sluice.tasks against
 -- writers (ShareRowExclusiveLock, until this migration commits), so nothing changes under the count.
