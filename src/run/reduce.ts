@@ -1,5 +1,5 @@
 import type { Job } from '../job/types.ts';
-import type { Store } from '../store/index.ts';
+import type { ReportReader } from '../store/index.ts';
 import { type Combine, combineReports } from './mapReduce.ts';
 
 /**
@@ -7,7 +7,11 @@ import { type Combine, combineReports } from './mapReduce.ts';
  * come from the store, never from memory, so the result is the same whichever process ran which
  * task, and across resumes.
  */
-export async function reduceReports(job: Job, store: Store, jobId: string): Promise<unknown> {
+export async function reduceReports(
+  job: Job,
+  store: ReportReader,
+  jobId: string,
+): Promise<unknown> {
   if (job.combine) return combineReports(job.combine as Combine, store.reports(jobId));
   let acc = job.initial();
   if (!job.reduce) return acc;

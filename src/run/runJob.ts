@@ -209,7 +209,7 @@ async function runOnce(
       await feeder?.done().catch(() => {});
     }
     // Only the process that finishes the job reduces it, however many saw it close.
-    if (closed) await store.finishJobOnce(row.id, () => reduceFor(job, store, row.id));
+    if (closed) await store.finishJobOnce(row.id, (reader) => reduceFor(job, reader, row.id));
     const final = (await store.findJob(job.name)) as JobRow;
     const status: RunStatus = final.status === 'running' ? 'interrupted' : final.status;
     const summary = await summarize(job, final, status, started, doneBefore, false, store);

@@ -1,7 +1,7 @@
 import type { Sql } from 'postgres';
 import { isTaskGraph } from '../job/taskGraph.ts';
 import type { Job, TaskContext } from '../job/types.ts';
-import type { Claim, ClaimedTask, GraphTask, Store } from '../store/index.ts';
+import type { Claim, ClaimedTask, GraphTask, ReportReader, Store } from '../store/index.ts';
 import type { ChildResult } from '../store/taskGraph.ts';
 import { fanOutStep, runFanOutPlace } from './fanOut.ts';
 import { lastStage, runStage, stageStep } from './pipeline.ts';
@@ -67,7 +67,7 @@ export function claimFor(job: Job, store: Store, jobId: string, limit: number) {
  * Folds a job's stored reports in plan order: for a pipeline those of its last stage, for a
  * fan-out those of its parents (each its fan-in's report), for any other job every task's.
  */
-export async function reduceFor(job: Job, store: Store, jobId: string): Promise<unknown> {
+export async function reduceFor(job: Job, store: ReportReader, jobId: string): Promise<unknown> {
   if (!isTaskGraph(job)) return reduceReports(job, store, jobId);
   let acc = job.initial();
   if (!job.reduce) return acc;

@@ -1,5 +1,16 @@
 import type { Sql } from 'postgres';
 import { closable, finishJob } from './jobs.ts';
+import { readReports } from './progress.ts';
+import { readGraphReports } from './taskGraph.ts';
+
+/** Where a reduction reads a job's stored reports from, in plan order. */
+export interface ReportReader {
+  reports(jobId: string): AsyncIterable<{ seq: number; report: unknown }>;
+  graphReports(
+    jobId: string,
+    lastStage: { name: string | null } | undefined,
+  ): AsyncIterable<{ seq: number; report: unknown }>;
+}
 
 /**
  * Finishes a job whose tasks are all closed, reducing it exactly once: the first process to lock
@@ -11,14 +22,20 @@ import { closable, finishJob } from './jobs.ts';
 export async function finishJobOnce(
   sql: Sql,
   jobId: string,
-  reduce: () => Promise<unknown>,
+  reduce: (reader: ReportReader) => Promise<unknown>,
 ): Promise<boolean> {
   return sql.begin(async (tx) => {
     // Under READ COMMITTED a waiter re-reads the row once the lock is free, and sees it finished.
     const [open] = await tx`
       select 1 from sluice.jobs j where j.id = ${jobId} and ${closable(tx)} for update`;
     if (!open) return false;
-    // The reduce reads the reports through the pool, not this transaction: they are committed.
-    return finishJob(tx, jobId, await reduce());
+    // The reduce reads the reports through this transaction's own connection: reading them
+    // through the pool would need a second connection while this one waits, and a process whose
+    // pool is that small (or busy finishing another job) would wait for itself.
+    const reader: ReportReader = {
+      reports: (id) => readReports(tx, id),
+      graphReports: (id, last) => readGraphReports(tx, id, last),
+    };
+    return finishJob(tx, jobId, await reduce(reader));
   }) as Promise<boolean>;
 }

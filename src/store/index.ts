@@ -13,7 +13,7 @@ import {
   requeueDeadLetters,
 } from './deadLetters.ts';
 import { appendBatch, closeFeed, readFeed, tryFeedLock } from './feed.ts';
-import { finishJobOnce } from './finishOnce.ts';
+import { finishJobOnce, type ReportReader } from './finishOnce.ts';
 import {
   alertCounts,
   changeJobStatus,
@@ -80,6 +80,7 @@ export type {
   JobCounts,
   JobRow,
   JobState,
+  ReportReader,
   StatusChange,
   TaskWrites,
 };
@@ -114,9 +115,9 @@ export class Store {
     options: { waitMs?: number; create?: boolean; concurrency?: number } = {},
   ): Promise<Store> {
     // With its lock session (which LISTENs too), a process holds 3 connections to the state
-    // database up to a local concurrency of 4, 4 above (docs/operations.md, Connections). Not one
-    // for queries: finishJobOnce reduces through the pool while its transaction holds one. Two
-    // cost 6% of tasks/s at --concurrency 4 and 25% at 16 (5 ms tasks, one process, against 3).
+    // database up to a local concurrency of 4, 4 above (docs/operations.md, Connections). Two
+    // for queries, so progress reads and claims do not queue behind a transaction; two cost 6% of
+    // tasks/s at --concurrency 4 and 25% at 16 (5 ms tasks, one process, against 3).
     const max = (options.concurrency ?? 1) > 4 ? 3 : 2;
     const sql = openPool(url, { max, purpose: 'state' });
     let fresh = false;
@@ -171,7 +172,7 @@ export class Store {
   updateJobLimits = (jobId: string, cap: number, attempts: number) =>
     updateJobLimits(this.sql, jobId, cap, attempts);
   finishJob = (jobId: string, result: unknown) => finishJob(this.sql, jobId, result);
-  finishJobOnce = (jobId: string, reduce: () => Promise<unknown>) =>
+  finishJobOnce = (jobId: string, reduce: (reader: ReportReader) => Promise<unknown>) =>
     finishJobOnce(this.sql, jobId, reduce);
   requeueFailed = (jobId: string) => requeueFailed(this.sql, jobId);
   setJobModule = (name: string, module: string) => setJobModule(this.sql, name, module);

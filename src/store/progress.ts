@@ -1,4 +1,4 @@
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 
 export interface Tally {
   tasks: number;
@@ -100,7 +100,7 @@ export async function hasOpenTasks(sql: Sql, jobId: string): Promise<boolean> {
 
 /** Streams the reports of finished tasks in plan order, a page at a time, so memory stays flat. */
 export async function* readReports(
-  sql: Sql,
+  sql: Sql | TransactionSql,
   jobId: string,
 ): AsyncGenerator<{ seq: number; report: unknown }> {
   const pages = sql<{ seq: number; report: unknown }[]>`

@@ -151,7 +151,7 @@ export async function readChildren(
  * of top-level tasks (a parent's report is its fan-in's). A page at a time, so memory stays flat.
  */
 export async function* readGraphReports(
-  sql: Sql,
+  sql: Sql | TransactionSql,
   jobId: string,
   lastStage: { name: string | null } | undefined,
 ): AsyncGenerator<{ seq: number; report: unknown }> {
