@@ -23,10 +23,12 @@ export const embeddedHome = '.sluice';
  * Resolves the source and state databases from the flags and DATABASE_URL, starting the embedded
  * server when neither names one, and opens the state store. With `create: false` (a command that
  * only reads) a database without schema `sluice` is left so, and the store says it is `fresh`.
+ * `concurrency`, for a command that runs tasks, is how many it runs at once: the store's pool
+ * follows it.
  */
 export async function openDatabases(
   flags: DatabaseFlags,
-  options: { create?: boolean } = {},
+  options: { create?: boolean; concurrency?: number } = {},
 ): Promise<Databases> {
   // Both URLs are checked before either database is touched: the source one is first used only
   // after the state store has been migrated.
@@ -42,6 +44,7 @@ export async function openDatabases(
     const store = await Store.open(stateUrl, {
       waitMs: embedded ? 10_000 : 0,
       create: options.create,
+      concurrency: options.concurrency,
     });
     return {
       sourceUrl,

@@ -89,7 +89,10 @@ async function runCommand(path: string, values: RunFlags): Promise<number> {
   }
   if (values.out !== undefined) await checkWritable(values.out);
   const job = withExecutorFlags(withLimitFlags(await loadJob(path), values), values);
-  const dbs = await openDatabases(values);
+  const dbs = await openDatabases(values, {
+    // Tasks this process runs at once: --concurrency, else the cap.
+    concurrency: concurrency ?? maxParallelism ?? job.maxParallelism,
+  });
   let metrics: MetricsServer | undefined;
   try {
     if (values.smoke) return await smoke(job, dbs.sourceUrl, values.json ?? false);

@@ -115,7 +115,8 @@ async function workerCommand(positionals: string[], values: WorkerFlags): Promis
     if (names.has(job.name)) throw new InputError(`Job \`${job.name}\` is named twice`);
     names.add(job.name);
   }
-  const dbs = await openDatabases(values);
+  // Without --concurrency a worker runs up to each job's stored cap: the store's larger pool.
+  const dbs = await openDatabases(values, { concurrency: concurrency ?? Number.POSITIVE_INFINITY });
   const interruptEvents = new Events();
   const interrupts = handleInterrupts(interruptEvents, grace);
   let metrics: MetricsServer | undefined;
