@@ -22,7 +22,10 @@ export interface FailureAlertOptions {
 // Outcomes can land hundreds of times a second; the counts are read at most this often. The
 // count scans the job's tasks: 27 ms for 100,000 tasks (countTasks for progress: 36 ms).
 const minGapMs = 250;
-const tickMs = 500;
+// Outcomes of this process are evaluated as they land; the tick is for other processes', which
+// those evaluate themselves too, and for tasks reclaimed as failed. An idle process must stay
+// cheap (test/store/idleQueries.test.ts): every 2 s.
+const tickMs = 2000;
 
 /**
  * Evaluates the job's failure-rate alert from the store's counts, which include every process's

@@ -1,10 +1,11 @@
+import { isDeepStrictEqual } from 'node:util';
 import { InputError, SluiceError } from '../errors.ts';
 import { checkTransactional } from '../job/defineJob.ts';
 import type { Job } from '../job/types.ts';
-import { Events } from '../observe/events.ts';
+import { Events, type ProgressSnapshot } from '../observe/events.ts';
 import type { RunStatus, RunSummary } from '../observe/summary.ts';
 import { checkReachable, openPool } from '../store/connect.ts';
-import type { JobRow, Store } from '../store/index.ts';
+import type { JobCounts, JobRow, Store } from '../store/index.ts';
 import { createJobLimits, withCostChecks } from './createJobLimits.ts';
 import { createExecutor } from './executors/createExecutor.ts';
 import { localSlots } from './executors/options.ts';
@@ -223,7 +224,12 @@ async function runOnce(
   }
 }
 
-/** Publishes the job's progress, counted in the store so other processes' work shows too. */
+/**
+ * Publishes the job's progress every 500 ms, counted in the store so other processes' work shows
+ * too. While the counts stay the same the store is read less often, down to every 2 s (an idle
+ * process must stay cheap: test/store/idleQueries.test.ts); the ticks in between publish the last
+ * counts with the time moved on.
+ */
 export function trackProgress(
   events: Events,
   store: Store,
@@ -231,11 +237,20 @@ export function trackProgress(
   started: number,
   doneBefore: number,
 ) {
-  const publish = async () => {
+  let last: Omit<ProgressSnapshot, 'elapsedMs'> | undefined;
+  let lastCounts: JobCounts | undefined;
+  let totals: Pick<JobRow, 'totalTasks' | 'totalItems'> = row;
+  let unchanged = 0;
+  let skip = 0;
+  const read = async () => {
     const counts = await store.counts(row.id);
-    // Pipelines, fan-outs and streams append tasks as they run: their totals grow.
-    const totals = (await store.findJob(row.name)) ?? row;
-    events.emit('job:progress', {
+    // Pipelines, fan-outs and streams append tasks as they run: their totals grow. Tasks that
+    // are added change the counts too, so unchanged counts mean unchanged totals.
+    if (!lastCounts || !isDeepStrictEqual(counts, lastCounts)) {
+      totals = (await store.findJob(row.name)) ?? totals;
+    }
+    lastCounts = counts;
+    const seen = {
       totalTasks: totals.totalTasks,
       totalItems: totals.totalItems,
       doneTasks: counts.done.tasks,
@@ -244,8 +259,15 @@ export function trackProgress(
       failedItems: counts.failed.items,
       runningTasks: counts.running.tasks,
       itemsThisRun: counts.done.items - doneBefore,
-      elapsedMs: performance.now() - started,
-    });
+    };
+    unchanged = last && isDeepStrictEqual(seen, last) ? Math.min(unchanged + 1, 3) : 0;
+    skip = unchanged;
+    last = seen;
+  };
+  const publish = async () => {
+    if (skip > 0) skip--;
+    else await read();
+    if (last) events.emit('job:progress', { ...last, elapsedMs: performance.now() - started });
   };
   void publish().catch(() => {});
   const timer = setInterval(() => void publish().catch(() => {}), 500);

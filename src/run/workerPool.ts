@@ -43,6 +43,10 @@ export class WorkerPool {
   private running = new Set<Promise<void>>();
   /** Set when something happened that the dispatch loop should look at before sleeping. */
   private woken = false;
+  /** Looks in a row that found nothing to claim, since the last claim or wake-up: the poll backs off. */
+  private fruitless = 0;
+  /** When the next task in retry backoff becomes runnable, as the first fruitless look read it. */
+  private nextRunnable?: number;
   private wakeSleeper: () => void = () => {};
   /** The first error that ended the run from under its tasks: the store's, or a lost database. */
   private failure?: { error: unknown };
@@ -105,7 +109,10 @@ export class WorkerPool {
         const ms = performance.now() - claimStarted;
         this.o.events.emit('claim:done', { tasks: claimed.length, ms });
         for (const task of claimed) this.start(task);
-        if (claimed.length > 0) continue;
+        if (claimed.length > 0) {
+          this.fruitless = 0;
+          continue;
+        }
       }
       if (this.running.size === 0 && (await this.jobClosed())) return true;
       await this.sleep(await this.idleWaitMs());
@@ -140,18 +147,34 @@ export class WorkerPool {
     return !(await this.o.store.hasOpenTasks(this.o.jobId));
   }
 
-  /** Sleeps until a local task ends, the next backoff expires, or the poll interval passes. */
+  /**
+   * Sleeps until a local task ends, the next backoff expires, or the poll interval passes. The
+   * interval doubles with each look that finds nothing, up to 10 polls: an idle process (its job's
+   * tasks all held elsewhere) looks every 2 s by default, two queries, where it looked every
+   * 200 ms with three (test/store/idleQueries.test.ts counts what it sends). Work freed here (a
+   * task ending, a reclaim, an appended batch) wakes the loop at once and resets the interval.
+   */
   private async idleWaitMs(): Promise<number> {
     // With no room, only a task ending (which wakes the loop) can make some.
     if (this.room() === 0) return this.o.pollMs * 10;
-    const next = await this.o.store.nextRunnableAt(this.o.jobId);
-    if (!next) return this.o.pollMs;
-    return Math.max(5, Math.min(this.o.pollMs, next.getTime() - Date.now()));
+    const poll = Math.min(this.o.pollMs * 2 ** this.fruitless, this.o.pollMs * 10);
+    // The first look after work asks when the next task in retry backoff is due; later ones
+    // keep that answer, so a process whose own task failed retries it on time.
+    if (this.fruitless++ === 0) {
+      this.nextRunnable = (await this.o.store.nextRunnableAt(this.o.jobId))?.getTime();
+    }
+    const due = (this.nextRunnable ?? Number.POSITIVE_INFINITY) - Date.now();
+    if (due > 0) return Math.max(5, Math.min(poll, due));
+    // Runnable already, yet not claimed: the job's cap is full with other processes' tasks, or
+    // another process took it. Polling sooner would only spin.
+    this.nextRunnable = undefined;
+    return poll;
   }
 
   /** Looks for work now: a task ended here, or a batch was appended (micro-batching). */
   wake(): void {
     this.woken = true;
+    this.fruitless = 0;
     this.wakeSleeper();
   }
 
@@ -176,7 +199,10 @@ export class WorkerPool {
     });
   }
 
-  /** Reclaims tasks of dead processes each second and renews this process's leases. */
+  /**
+   * Reclaims tasks of dead processes every 2 s (a dead process's tasks run again within 5 s), and
+   * renews this process's leases every 10 s.
+   */
   private startHousekeeping(): NodeJS.Timeout {
     let ticks = 0;
     let busy = false;
@@ -194,7 +220,7 @@ export class WorkerPool {
           this.o.events.emit('task:reclaimed', { count });
           this.wake();
         }
-        if (++ticks % 10 === 0) await this.o.store.renewLeases();
+        if (++ticks % 5 === 0) await this.o.store.renewLeases();
       } catch (error) {
         // Without the database nothing this process runs can be recorded: end the run now rather
         // than when each task tries to.
@@ -203,7 +229,7 @@ export class WorkerPool {
       } finally {
         busy = false;
       }
-    }, 1000);
+    }, 2000);
     timer.unref();
     return timer;
   }
