@@ -1,7 +1,7 @@
 -- Tasks and items of each job by status, kept exact by triggers on sluice.tasks, so that progress,
 -- `sluice status`, the dashboard and /metrics read a few rows instead of counting every task:
--- countTasks on a job of 1,000,000 tasks read 63,093 buffers in 530-750 ms with count(*)
--- (PostgreSQL 15, a busy machine); it reads a handful in 0.03-0.06 ms here, whatever the job's size
+-- countTasks on a job of 1,000,000 tasks read 15,401 buffers in 323-454 ms with count(*)
+-- (PostgreSQL 15, a busy machine); it reads 6 in 0.06-0.09 ms here, whatever the job's size
 -- (test/store/taskCountsCost.test.ts).
 --
 -- Pending and running tasks are counted together, as `open`: a claim (pending to running), a
