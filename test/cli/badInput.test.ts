@@ -85,7 +85,7 @@ describe.concurrent('bad command lines', () => {
       'sluice: Expected a dlq subcommand (list, show, purge, replay), got `lsit`; did you mean `list`?',
     );
     expect(await refused(['frobnicate'])).toBe(
-      'sluice: Unknown command `frobnicate`; expected one of: run, worker, wait, status, retry, pause, resume, cancel, dlq',
+      'sluice: Unknown command `frobnicate`; expected one of: run, worker, wait, status, retry, pause, resume, cancel, dlq, dashboard, prune',
     );
   });
   test('an unknown option names the nearest one of its command, or else its help', async () => {
