@@ -220,7 +220,7 @@ export class WorkerPool {
           this.o.events.emit('task:reclaimed', { count });
           this.wake();
         }
-        if (++ticks % 5 === 0) await this.o.store.renewLeases();
+        if (++ticks % 5 === 0) await this.o.store.renewLeases(this.o.jobId);
       } catch (error) {
         // Without the database nothing this process runs can be recorded: end the run now rather
         // than when each task tries to.

@@ -197,7 +197,7 @@ export class Store {
   ) => againIfDisconnected(() => recordChunk(this.sql, claim, attempt, outcomes, failure, keys));
   requeueFailedItems = (jobId: string) => requeueFailedItems(this.sql, jobId);
   reclaimOrphans = (jobId: string) => reclaimOrphans(this.sql, jobId);
-  renewLeases = () => renewLeases(this.sql, this.processId);
+  renewLeases = (jobId: string) => renewLeases(this.sql, this.processId, jobId);
 
   // Task graphs: tasks appended while the job runs (fan-out, pipeline stages, micro-batches).
   claimGraph = (jobId: string, limit: number) =>

@@ -183,13 +183,13 @@ export async function registerProcess(url: string, previous?: Liveness): Promise
  * dashboard's "last seen"), in one round trip: this runs every 10 s, and an idle process must
  * stay cheap.
  */
-export async function renewLeases(sql: Sql, processId: number): Promise<void> {
+export async function renewLeases(sql: Sql, processId: number, jobId: string): Promise<void> {
   await sql`
     with seen as (
       update sluice.processes set last_seen_at = now() where id = ${processId}
     )
     update sluice.tasks set lease_until = now() + make_interval(secs => ${leaseSeconds})
-    where owner = ${processId} and status = 'running'`;
+    where job_id = ${jobId} and status = 'running' and owner = ${processId}`;
 }
 
 /**

@@ -74,7 +74,7 @@ test('a lease renewal says the process is still there', async () => {
   const id = await worker.join();
   const before = (await processRow(id))?.last_seen_at as Date;
   await db.sql`update sluice.processes set last_seen_at = last_seen_at - interval '1 minute' where id = ${id}`;
-  await worker.renewLeases();
+  await worker.renewLeases('0');
   const after = (await processRow(id))?.last_seen_at as Date;
   expect(after.getTime()).toBeGreaterThanOrEqual(before.getTime());
 });

@@ -113,7 +113,7 @@ test('counts stay exact through plan, claim, complete, fail, checkpoint, release
     });
   expect(await b.recordChunk(b2, 1, outcomes(b2, 2))).toBe(true);
   expect(await a.recordChunk(b3, 1, outcomes(b3, 9), new Error('chunk broke'))).toBe(true);
-  await a.renewLeases();
+  await a.renewLeases(job.id);
   await expectExact(job.id);
 
   expect(await a.requeueFailedItems(job.id)).toBeGreaterThan(0);
