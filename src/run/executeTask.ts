@@ -14,6 +14,7 @@ import { isDatabaseGone } from '../store/reconnect.ts';
 import { redactError, redactSecrets } from '../store/redact.ts';
 import { abortable } from './abortable.ts';
 import { backoffMs, canRetry } from './backoff.ts';
+import type { CompletionBatch } from './completionBatch.ts';
 import type { Executor, HostContext, TaskCall } from './executors/types.ts';
 import { type JobLimits, permitHandle } from './jobLimits.ts';
 import { keyedPartials } from './mapReduce.ts';
@@ -36,6 +37,8 @@ export interface TaskRunner {
   executor?: Executor;
   /** Stop claiming: a task claimed ahead that has not reached a worker goes back untouched. */
   stop: AbortSignal;
+  /** Records chunks whose items all succeeded together with other tasks' (not transactional). */
+  completions?: CompletionBatch;
 }
 
 /**
@@ -224,7 +227,12 @@ async function finish(
   if (job.source.outcomes && !job.combine) {
     const outcomes = checkOutcomes(report);
     const keys = outcomes.map((o) => job.itemKey(o.item));
-    const accepted = await writes.recordChunk(claim, task.attempts, outcomes, undefined, keys);
+    // Through the store (not a task's transaction), a chunk with nothing to dead-letter shares a
+    // statement and a commit with the chunks finishing beside it.
+    const batch = writes === r.store && outcomes.every((o) => o.ok) ? r.completions : undefined;
+    const accepted = batch
+      ? await batch.record({ claim, attempt: task.attempts, outcomes, keys })
+      : await writes.recordChunk(claim, task.attempts, outcomes, undefined, keys);
     return { accepted, items: outcomes.filter((o) => o.ok).length, outcomes };
   }
   // A map's partials are stored as its report, so a resumed job never runs it again.

@@ -5,6 +5,7 @@ import type { Job } from '../job/types.ts';
 import type { Events } from '../observe/events.ts';
 import type { ClaimedTask, Store } from '../store/index.ts';
 import { isDatabaseGone } from '../store/reconnect.ts';
+import { CompletionBatch } from './completionBatch.ts';
 import { executeTask } from './executeTask.ts';
 import type { Executor } from './executors/types.ts';
 import type { JobLimits } from './jobLimits.ts';
@@ -54,6 +55,7 @@ export class WorkerPool {
   private readonly failed = new AbortController();
   /** What tasks see as the run's abort: the caller's, or the run failing under them. */
   private readonly abort: AbortSignal;
+  private readonly completions: CompletionBatch;
 
   constructor(private readonly o: PoolOptions) {
     this.abort = AbortSignal.any([o.abort, this.failed.signal]);
@@ -68,6 +70,7 @@ export class WorkerPool {
       () => new WorkerSlot(o.connectSource, o.job, this.abort, o.limits.pacerFor()),
     );
     this.idle = [...this.all];
+    this.completions = new CompletionBatch(o.store.sql, o.jobId, () => this.running.size);
   }
 
   /**
@@ -237,7 +240,8 @@ export class WorkerPool {
   private start(task: ClaimedTask): void {
     const worker = this.idle.pop() as WorkerSlot;
     worker.busy = true;
-    const done = executeTask({ ...this.o, abort: this.abort }, worker, task)
+    const runner = { ...this.o, abort: this.abort, completions: this.completions };
+    const done = executeTask(runner, worker, task)
       .catch((error: unknown) => this.fail(error))
       .finally(() => {
         worker.busy = false;

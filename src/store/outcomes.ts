@@ -112,3 +112,78 @@ export async function requeueFailedItems(sql: Sql, jobId: string): Promise<numbe
     return added;
   }) as Promise<number>;
 }
+
+/** A chunk whose every item succeeded, ready to be recorded with others (recordSucceededChunks). */
+export interface SucceededChunk {
+  claim: Claim;
+  attempt: number;
+  outcomes: readonly Outcome[];
+  /** One per outcome: the dead letters of these items go. */
+  keys: readonly string[];
+}
+
+/**
+ * Finishes several chunk tasks of one job whose items all succeeded, in one statement and one
+ * commit, as recordChunk finishes each: done with its outcomes, their dead letters gone, or
+ * (stale claim) nothing written for that chunk. Returns the seqs it finished. Failed items stay on
+ * recordChunk: two chunks of one batch could name the same dead letter, and one statement may
+ * touch a row only once.
+ */
+export async function recordSucceededChunks(
+  sql: Sql,
+  jobId: string,
+  chunks: readonly SucceededChunk[],
+): Promise<Set<number>> {
+  const task = { seqs: [] as string[], epochs: [] as string[], counts: [] as string[] };
+  const attempts: string[] = [];
+  const item = { seqs: [] as string[], idx: [] as string[], items: [] as string[] };
+  const values: (string | null)[] = [];
+  const revived = { seqs: [] as string[], keys: [] as string[] };
+  for (const chunk of chunks) {
+    if (chunk.claim.jobId !== jobId) throw new Error('recordSucceededChunks: one job at a time');
+    const seq = String(chunk.claim.seq);
+    task.seqs.push(seq);
+    task.epochs.push(String(chunk.claim.epoch));
+    task.counts.push(String(chunk.outcomes.length));
+    attempts.push(String(chunk.attempt));
+    chunk.outcomes.forEach((o, i) => {
+      item.seqs.push(seq);
+      item.idx.push(String(i));
+      item.items.push(toJsonText(o.item));
+      values.push(o.ok && o.value !== undefined ? toJsonText(o.value) : null);
+    });
+    for (const key of new Set(chunk.keys)) {
+      revived.seqs.push(seq);
+      revived.keys.push(key);
+    }
+  }
+  const rows = await sql<{ seq: number }[]>`
+    with finished as (
+      update sluice.tasks t set
+        status = 'done', report = jsonb_build_object('ok', c.n, 'failed', 0),
+        ok_items = c.n, failed_items = 0, error = null, error_stack = null,
+        owner = null, lease_until = null, finished_at = now()
+      from unnest(${task.seqs}::text[]::int[], ${task.epochs}::text[]::int[],
+                  ${task.counts}::text[]::int[], ${attempts}::text[]::int[]) as c(seq, epoch, n, attempt)
+      where t.job_id = ${jobId} and t.seq = c.seq and t.epoch = c.epoch and t.status = 'running'
+      returning t.job_id, t.seq, c.n, c.attempt
+    ), extra as (
+      delete from sluice.outcomes o using finished f
+      where o.job_id = f.job_id and o.task_seq = f.seq and o.idx >= f.n
+    ), written as (
+      insert into sluice.outcomes as o (job_id, task_seq, idx, item, ok, value, status, error, attempt)
+      select f.job_id, f.seq, u.idx, u.item::jsonb, true, u.value::jsonb, null, null, f.attempt
+      from unnest(${item.seqs}::text[]::int[], ${item.idx}::text[]::int[], ${item.items}::text[],
+                  ${values}::text[]) as u(seq, idx, item, value)
+      join finished f on f.seq = u.seq
+      on conflict (job_id, task_seq, idx) do update set item = excluded.item, ok = excluded.ok,
+        value = excluded.value, status = excluded.status, error = excluded.error,
+        attempt = excluded.attempt, superseded = false, created_at = now()
+    ), revived as (
+      delete from sluice.dead_letters d
+      using finished f, unnest(${revived.seqs}::text[]::int[], ${revived.keys}::text[]) as r(seq, key)
+      where r.seq = f.seq and d.job_id = f.job_id and d.item_key = r.key
+    )
+    select seq from finished`;
+  return new Set(rows.map((row) => row.seq));
+}
