@@ -151,7 +151,7 @@ export async function registerProcess(url: string, previous?: Liveness): Promise
         insert into sluice.processes (id, host, pid)
         select id, ${hostname()}, ${process.pid} from taken
         on conflict (id) do update set host = excluded.host, pid = excluded.pid,
-          started_at = now(), last_seen_at = now()
+          started_at = now(), last_seen_at = now(), waiting_job = null, waiting_since = null
       ), gone as (
         delete from sluice.processes p where p.id <> (select id from taken)
           and not exists (select 1 from pg_locks l where ${lockOf(session, session`p.id`)})

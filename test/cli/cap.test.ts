@@ -10,12 +10,10 @@ afterAll(() => db.close());
 
 test('two processes on one job share the work and never exceed the cap together', async () => {
   // 60 ranges of 150 ms under a cap of 3 take ~3 s: long enough that the second process, however
-  // slowly it starts on a loaded machine, joins before the first has claimed everything. Each runs
-  // at most 2 at once, so together they could exceed the cap, and neither can hold all of it: a
-  // process that reclaims the slot its own task just freed would otherwise keep the second idle.
+  // slowly it starts on a loaded machine, joins before the first has claimed everything. Each
+  // would take the whole cap alone: the second works only because claims share it out.
   const env = { JOB_NAME: 'capped', CAP: '3', ROWS: '600', ROWS_PER_RANGE: '10', SLEEP_MS: '150' };
   const args = ['run', 'test/fixtures/tracedJob.ts', '--database-url', db.url, '--json'];
-  args.push('--concurrency', '2');
   const first = spawnSluice(args, env);
   const second = spawnSluice(args, env);
   const done = Promise.all([finished(first), finished(second)]);
@@ -44,11 +42,11 @@ test('two processes on one job share the work and never exceed the cap together'
   const [byProcess] = await db.sql`select count(distinct pid)::int as n from trace`;
   expect(byProcess?.n).toBe(2);
 
-  // Each worker keeps one connection for all its ranges: at most 2 per process, reused.
+  // Each worker keeps one connection for all its ranges: at most 3 per process, reused.
   const perProcess = await db.sql<{ backends: number; ranges: number }[]>`
     select count(distinct backend)::int as backends, count(*)::int as ranges from trace group by pid`;
   for (const { backends, ranges } of perProcess) {
-    expect(backends).toBeLessThanOrEqual(2);
+    expect(backends).toBeLessThanOrEqual(3);
     expect(ranges).toBeGreaterThan(backends);
   }
 

@@ -1,0 +1,86 @@
+// The cap is shared out among the processes that want a job's tasks: a process that joins a job
+// whose cap another holds gets its share as the other's tasks end, instead of never running one.
+import { afterAll, expect, test } from 'vitest';
+import type { ClaimedTask } from '../../src/store/index.ts';
+import { Store } from '../../src/store/index.ts';
+import { useTestDatabase } from '../support/db.ts';
+
+const db = useTestDatabase({ max: 2 });
+const stores: Store[] = [];
+
+async function open(): Promise<Store> {
+  const store = await Store.open(db.url);
+  stores.push(store);
+  await store.join();
+  return store;
+}
+
+afterAll(async () => {
+  await Promise.all(stores.map((store) => store.close().catch(() => {})));
+});
+
+async function plan(store: Store, name: string, tasks: number, cap: number) {
+  const { job } = await store.findOrCreateJob(
+    { name, source: 'test', fingerprint: 'f', maxParallelism: cap, maxAttempts: 3 },
+    async function* () {
+      for (let i = 0; i < tasks; i++) yield { payload: { i }, items: 1 };
+    },
+  );
+  return job;
+}
+
+/** Running tasks of the job per owner, read from the table. */
+async function held(jobId: string): Promise<number[]> {
+  const rows = await db.sql<{ n: number }[]>`
+    select count(*)::int as n from sluice.tasks where job_id = ${jobId} and status = 'running'
+    group by owner order by n desc`;
+  return rows.map((row) => row.n);
+}
+
+test('a second process gets half of a cap the first held whole, as the first one’s tasks end', async () => {
+  const a = await open();
+  const b = await open();
+  const job = await plan(a, 'shared', 40, 4);
+  const aTasks: ClaimedTask[] = await a.claim(job.id, 4);
+  expect(aTasks).toHaveLength(4);
+  // The cap is full: B waits, and says so.
+  expect(await b.claim(job.id, 4)).toEqual([]);
+  const done = async (task: ClaimedTask) =>
+    a.complete({ jobId: job.id, seq: task.seq, epoch: task.epoch }, null);
+
+  // A's task ends; A is above its share of two now that B waits, so it claims none.
+  await done(aTasks[0] as ClaimedTask);
+  expect(await a.claim(job.id, 1)).toEqual([]);
+  expect(await b.claim(job.id, 4)).toHaveLength(1);
+  await done(aTasks[1] as ClaimedTask);
+  expect(await a.claim(job.id, 1)).toEqual([]);
+  expect(await b.claim(job.id, 4)).toHaveLength(1);
+  expect(await held(job.id)).toEqual([2, 2]);
+
+  // At its share, each claims again as its own tasks end, and never more than the cap together.
+  await done(aTasks[2] as ClaimedTask);
+  expect(await b.claim(job.id, 4)).toEqual([]);
+  expect(await a.claim(job.id, 4)).toHaveLength(1);
+  expect(await held(job.id)).toEqual([2, 2]);
+});
+
+test('a process alone takes the whole cap, and a waiter that left stops counting after 5 s', async () => {
+  const a = await open();
+  const b = await open();
+  const job = await plan(a, 'alone', 10, 4);
+  const first = await a.claim(job.id, 4);
+  expect(first).toHaveLength(4);
+  expect(await b.claim(job.id, 4)).toEqual([]);
+  await b.close();
+  // B's row went with it: A takes the freed slot back at once.
+  await a.complete({ jobId: job.id, seq: first[0]?.seq ?? 0, epoch: first[0]?.epoch ?? 0 }, null);
+  expect(await a.claim(job.id, 4)).toHaveLength(1);
+
+  // A waiter whose mark is older than 5 s (a process that stopped polling) counts for nothing.
+  const c = await open();
+  expect(await c.claim(job.id, 4)).toEqual([]);
+  await db.sql`update sluice.processes set waiting_since = now() - interval '6 seconds'
+    where waiting_job = ${job.id}`;
+  await a.complete({ jobId: job.id, seq: first[1]?.seq ?? 0, epoch: first[1]?.epoch ?? 0 }, null);
+  expect(await a.claim(job.id, 4)).toHaveLength(1);
+});
