@@ -2,6 +2,7 @@
 // from starting its workers until every unit is recorded done in the database: the same
 // whole-run wall time for all. Work is a no-op; concurrency is the bench's cap for all.
 import { Logger, makeWorkerUtils, run } from 'graphile-worker';
+import pg from 'pg';
 import PgBoss from 'pg-boss';
 import { chunks, defineJob, runJob, Store } from '../../src/index.ts';
 import { connect } from './scratch.ts';
@@ -78,9 +79,14 @@ export function graphileWorker(key: string, tuning?: GraphileTuning): System {
       const everyJobRan = new Promise<void>((done) => {
         allSeen = done;
       });
+      // A pool of the bench's own, ended before the cell's database is dropped: one graphile-worker
+      // makes from a connection string may still hold idle connections after stop(), and their
+      // termination by the drop is an unhandled 'error' event.
+      const pgPool = new pg.Pool({ connectionString: url, max: spec.cap + 2 });
+      pgPool.on('error', () => {});
       const started = performance.now();
       const runner = await run({
-        connectionString: url,
+        pgPool,
         concurrency: spec.cap,
         noHandleSignals: true,
         logger: silent,
@@ -101,6 +107,7 @@ export function graphileWorker(key: string, tuning?: GraphileTuning): System {
       // Stopping flushes the batched completions; a completed job is deleted.
       await runner.stop();
       const ms = performance.now() - started;
+      await pgPool.end();
       await expectNone(url, 'select count(*)::int as n from graphile_worker.jobs', key);
       return ms;
     },
