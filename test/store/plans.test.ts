@@ -123,7 +123,12 @@ test(`a completion reads at most ${bufferBudget} buffers, through an index`, asy
   }
 });
 
-test(`a reclaim reads at most ${bufferBudget} buffers, through an index`, async () => {
+// A reclaim rewrites the same few rows round after round, and each round leaves index entries
+// that the next reads until vacuum: 17-30 buffers at first, 51 once in a full run. Twice the
+// claim's budget still tells an index walk from a scan of the 1,000,000 finished tasks.
+const reclaimBudget = 2 * bufferBudget;
+
+test(`a reclaim reads at most ${reclaimBudget} buffers, through an index`, async () => {
   for (let round = 0; round < 8; round++) {
     const claimed = await store.claim(jobId, 2);
     expect(claimed).toHaveLength(2);
@@ -139,6 +144,6 @@ test(`a reclaim reads at most ${bufferBudget} buffers, through an index`, async 
     const statement = statements.at(-1) as ExplainedStatement;
     expect(statement.query).toMatch(/update sluice\.tasks t set/);
     expect(strayScans([statement])).toEqual([]);
-    expect(statement.buffers).toBeLessThanOrEqual(bufferBudget);
+    expect(statement.buffers).toBeLessThanOrEqual(reclaimBudget);
   }
 });
