@@ -185,7 +185,11 @@ test('each process counts the tasks and permits it ran itself', async () => {
     const scraped = scrapes[i] as Exposition;
     expect(tasksOf(scraped), `worker ${i + 1}`).toBe(chunksRan.size);
     expect(sampleValue(scraped, 'sluice_rate_limit_wait_seconds_count', labels)).toBe(items.length);
-    expect(sampleValue(scraped, 'sluice_claim_duration_seconds_count')).toBeGreaterThanOrEqual(1);
+    // One task at a time: a claim for each task it ran, and empty ones while the other held the
+    // cap (a worker slow to start on a loaded machine may find the job done and claim nothing).
+    expect(sampleValue(scraped, 'sluice_claim_duration_seconds_count') ?? 0).toBeGreaterThanOrEqual(
+      chunksRan.size,
+    );
     expect(sampleValue(scraped, 'sluice_worker_restarts_total', labels)).toBe(0);
   });
   expect(lines).toHaveLength(60);
