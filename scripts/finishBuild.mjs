@@ -34,3 +34,10 @@ for (const entry of await readdir(dist, { recursive: true })) {
   const stem = entry.replace(emitted, '');
   if (!existsSync(join(src, `${stem}.ts`))) await rm(join(dist, entry));
 }
+
+// Copied files whose source was deleted (a migration folded into another, an asset renamed).
+for (const copied of ['store/migrations', dashboardAssets]) {
+  for (const entry of await readdir(join(dist, copied))) {
+    if (!existsSync(join(src, copied, entry))) await rm(join(dist, copied, entry));
+  }
+}

@@ -198,7 +198,7 @@ test('the migration counts the jobs planned before it', async () => {
   await db.sql.unsafe(`
     drop table sluice.task_counts;
     drop function sluice.count_task_changes() cascade;
-    drop function sluice.drop_task_counts() cascade;
+    drop function sluice.drop_job_rollups() cascade;
     drop function sluice.add_task_counts(sluice.task_count_delta[]);
     drop type sluice.task_count_delta;
     drop function sluice.task_count_class(text);

@@ -12,7 +12,11 @@ create table sluice.processes (
   pid int not null,
   started_at timestamptz not null default now(),
   -- Bumped with every lease renewal (every 10 s while the process works).
-  last_seen_at timestamptz not null default now()
+  last_seen_at timestamptz not null default now(),
+  -- The job whose claim last found no room for this process, and when: a claim shares the cap
+  -- out among such waiters and the processes holding tasks (0016).
+  waiting_job bigint,
+  waiting_since timestamptz
 );
 
 -- Completions over time, for the dashboard's throughput series and current rate: reading them
@@ -25,7 +29,7 @@ create table sluice.processes (
 -- keeps concurrent completions from queueing on one row lock, and there is no foreign key to
 -- sluice.jobs: its check takes a key-share lock on the job row, so the completion that opens a
 -- bucket waited for any claim holding the job row (bench:claims saw it wait over 300 ms). A
--- deleted job's rows go with it through the trigger at the end.
+-- deleted job's rows go with it through 0015's trigger on sluice.jobs.
 create table sluice.task_throughput (
   job_id bigint not null,
   at timestamptz not null,
@@ -119,16 +123,6 @@ referencing old table as old_rows new table as new_rows
 for each statement execute function sluice.roll_up_throughput();
 create trigger tasks_throughput_deletes after delete on sluice.tasks
 referencing old table as old_rows for each statement execute function sluice.roll_up_throughput();
-
-create function sluice.drop_task_throughput() returns trigger
-language plpgsql as $$
-begin
-  delete from sluice.task_throughput r using gone_jobs g where r.job_id = g.id;
-  return null;
-end
-$$;
-create trigger jobs_drop_task_throughput after delete on sluice.jobs
-referencing old table as gone_jobs for each statement execute function sluice.drop_task_throughput();
 
 -- The tasks that finished before this migration, in today's widths.
 insert into sluice.task_throughput (job_id, at, seconds, shard, tasks, done_items, failed_items)

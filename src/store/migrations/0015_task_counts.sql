@@ -149,16 +149,18 @@ for each statement execute function sluice.count_task_changes();
 create trigger tasks_count_deletes after delete on sluice.tasks
 referencing old table as old_rows for each statement execute function sluice.count_task_changes();
 
--- A deleted job's counts go with it.
-create function sluice.drop_task_counts() returns trigger
+-- A deleted job's counts go with it, and so does its completions rollup (0014): neither table has
+-- a foreign key to sluice.jobs.
+create function sluice.drop_job_rollups() returns trigger
 language plpgsql as $$
 begin
   delete from sluice.task_counts c using gone_jobs g where c.job_id = g.id;
+  delete from sluice.task_throughput r using gone_jobs g where r.job_id = g.id;
   return null;
 end
 $$;
-create trigger jobs_drop_task_counts after delete on sluice.jobs
-referencing old table as gone_jobs for each statement execute function sluice.drop_task_counts();
+create trigger jobs_drop_rollups after delete on sluice.jobs
+referencing old table as gone_jobs for each statement execute function sluice.drop_job_rollups();
 
 -- The jobs planned before this migration. The triggers above already hold sluice.tasks against
 -- writers (ShareRowExclusiveLock, until this migration commits), so nothing changes under the count.

@@ -1,3 +1,36 @@
+-- Claims whose plans do not depend on statistics. Under 0007 and 0008 the claim's update joined
+-- the picked rows back to sluice.tasks; with statistics taken while the table was nearly empty,
+-- PL/pgSQL's cached generic plan (LIMIT unknown: 10% of the job's rows assumed) turned that join
+-- into a Seq Scan and a Hash Join over the whole table: 486 buffers and 3.4 ms a claim with 5,000
+-- tasks, growing with every finished task any job leaves behind. With statistics taken on an
+-- empty table, the pick read every pending task of the job through a bitmap and sorted them (129
+-- buffers a claim with 5,000 pending); with statistics taken while every task was pending, it
+-- walked the primary key through the job's finished tasks, one more page per few tasks done.
+--
+-- Now each statement has one access path left, whatever the statistics say:
+-- - the pick reads the job's pending tasks from tasks_pending_depth (job_id, depth desc, seq) in
+--   that index's order, LIMITed and locked with SKIP LOCKED, into an array. With sorting turned
+--   off for the function, no other index can serve that order: the primary key and tasks_open
+--   would need a Sort. A job claimed through claim_tasks has no stages, so all its tasks have
+--   depth 0 and this order is plan order (seq), as before;
+-- - the pick returns the locked rows' ctids, and the update reads them by a Tid Scan, the only path
+--   its condition leaves. Finding them again by `job_id = p_job and seq = any(picked) and status =
+--   'pending'` matched tasks_pending_depth, and with statistics taken while the job was small the
+--   planner walked that index through every pending task: 364 buffers and 3.4 ms for a claim of 8
+--   with 20,000 pending (PostgreSQL 15), against 22 and 0.08 ms by ctid. The rows cannot change
+--   under it: this transaction holds them FOR UPDATE from the pick on (the pick locks the latest
+--   version of each row and returns that version's ctid);
+-- - at a cap of 1 the first task is found the same way, then locked.
+-- On PostgreSQL 15 to 17 a disabled sort still plans, at a cost of 10^10, which is above every JIT
+-- threshold: the triggers' own `order by` (0014, 0015) then JIT-compiled on each claim, 170-420 ms
+-- a claim instead of 1-5. Hence `jit = off` too: no statement of a claim is worth compiling.
+-- test/store/plans*.test.ts measure each statement's buffers with 1,000,000 finished tasks of
+-- other jobs and statistics taken on an empty table, or while the job's tasks were all pending.
+--
+-- Everything else is as in 0007 and 0008: the job row lock (only 'running' jobs hand out work), a
+-- fresh count of running tasks under the cap, ordered claims at a cap of 1, SKIP LOCKED, the lease
+-- and an epoch bump on every claim; the cap's room is now also a fair share (below).
+
 -- A fair share of the cap for every process that wants the job's tasks. A process claims again
 -- the moment one of its tasks ends, so one whose concurrency reached the cap kept every slot, and
 -- a process that joined later (another machine's worker, a second `sluice run`) found the cap
@@ -6,9 +39,7 @@
 -- cap split evenly among the processes holding the job's tasks and those that waited in the last
 -- 5 s, itself included. A process above its share keeps its running tasks and claims no more
 -- until it is under it; the slot it leaves goes to a waiter at the waiter's next poll (within 2 s).
---
--- Everything else is as in 0017.
-alter table sluice.processes add column waiting_job bigint, add column waiting_since timestamptz;
+-- (The columns are made with the table, in 0014.)
 
 -- How many tasks the process may claim now: its free workers, under the cap's room and its share.
 -- Called with the job row locked, so two claims never count at once. Every count reads at most the
