@@ -68,10 +68,22 @@ export function wrongShape(field: string, what: string, got: unknown): Permanent
   return new PermanentError(expected(field, what, got).message);
 }
 
-/** Checks that a value is a whole number at least `min`, naming the field when it is not. */
-export function wholeNumber(field: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw expected(field, `a whole number >= ${min}`, value);
+/** "a whole number >= 1", or "from 1 to 10000" when there is an upper bound. */
+export function wholeRange(min: number, max = Number.MAX_SAFE_INTEGER): string {
+  return max === Number.MAX_SAFE_INTEGER
+    ? `a whole number >= ${min}`
+    : `a whole number from ${min} to ${max}`;
+}
+
+/** Checks that a value is a whole number from `min` to `max`, naming the field when it is not. */
+export function wholeNumber(
+  field: string,
+  value: unknown,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw expected(field, wholeRange(min, max), value);
   }
   return value;
 }

@@ -71,7 +71,7 @@ export async function slotsDesign(sql: Sql, v: Variant): Promise<Design> {
     );
     ${
       v.slotOnTask
-        ? `alter table ${s}.tasks add column slot int;`
+        ? `alter table ${s}.tasks add column if not exists slot int;`
         : `-- Completions free a slot by the task's seq.
            create unique index slots_seq on ${s}.slots (job_id, seq);`
     }

@@ -26,7 +26,7 @@ async function completeFreeingSlot(sql: Db, s: string, jobId: string, task: Clai
 export async function slotsCteDesign(sql: Sql): Promise<Design> {
   const s = await createScratchSchema(sql, 'c_cte');
   await sql.unsafe(`
-    alter table ${s}.tasks add column slot int;
+    alter table ${s}.tasks add column if not exists slot int;
     create table ${s}.slots (
       job_id bigint not null references ${s}.jobs (id) on delete cascade,
       slot int not null,

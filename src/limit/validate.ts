@@ -90,21 +90,27 @@ export function checkPacing(
   return { minIntervalMs, jitterMs };
 }
 
+/**
+ * The highest cap a job may have: each unit of it is a row of sluice.job_slots (migration 0017),
+ * and a claim may scan the held ones. Far above what one PostgreSQL serves at once.
+ */
+export const maxJobParallelism = 10_000;
+
 /** Validates a fixed or adaptive cap; returns it as a range (a fixed cap starts at its max). */
 export function checkParallelism(
   option: ParallelismOption,
   where = checkedAlready,
 ): { start: number; max: number } {
   if (typeof option === 'number') {
-    const cap = wholeNumber('maxParallelism', option, 1);
+    const cap = wholeNumber('maxParallelism', option, 1, maxJobParallelism);
     return { start: cap, max: cap };
   }
   if (typeof option !== 'object' || option === null) {
     throw expected('maxParallelism', 'a whole number >= 1 or { start, max }', option);
   }
   refuseUnknownOptions(option, adaptiveCapNames, { where, path: 'maxParallelism.' });
-  const start = wholeNumber('maxParallelism.start', option.start, 1);
-  const max = wholeNumber('maxParallelism.max', option.max, 1);
+  const start = wholeNumber('maxParallelism.start', option.start, 1, maxJobParallelism);
+  const max = wholeNumber('maxParallelism.max', option.max, 1, maxJobParallelism);
   if (start > max) throw expected('maxParallelism.start', `<= maxParallelism.max (${max})`, start);
   return { start, max };
 }

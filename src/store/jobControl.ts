@@ -10,6 +10,15 @@ export const jobsChannel = 'sluice_jobs';
 const announce = (sql: Sql) =>
   sql`pg_notify(${jobsChannel}, json_build_object('job', id::text, 'status', status)::text)`;
 
+/**
+ * The job's row locked FOR UPDATE, as a CTE for a status change to name. Claims read the row FOR
+ * KEY SHARE (migration 0017), which a plain update of the status does not wait for: a claim in
+ * flight could start a task after a pause returned. This lock waits for the claims in flight, and
+ * a claim after it waits, then finds the job no longer running.
+ */
+const lockedJob = (sql: Sql, jobId: string) =>
+  sql`locked as (select id from sluice.jobs where id = ${jobId} for update)`;
+
 /** Who stopped a job that did not stop by itself. */
 export type StoppedBy = 'user' | 'alert' | 'deadline';
 
@@ -43,7 +52,7 @@ export async function changeJobStatus(
 ): Promise<JobState | undefined> {
   const running = change.to === 'running';
   const [row] = await sql<JobState[]>`
-    with changed as (
+    with ${lockedJob(sql, jobId)}, changed as (
       update sluice.jobs set status = ${change.to},
         status_reason = ${running ? null : (change.reason ?? null)},
         stopped_by = ${running ? null : (change.by ?? 'user')},
@@ -51,7 +60,7 @@ export async function changeJobStatus(
         alert_since = case when ${running} then now() else alert_since end,
         alert_tripped_at = case when ${running} then null else alert_tripped_at end,
         updated_at = now()
-      where id = ${jobId} and status = any(${change.from as string[]}::text[])
+      where id = (select id from locked) and status = any(${change.from as string[]}::text[])
         and (${change.stoppedOnly ?? false} = false or stopped_by is not null)
       returning id, status, status_reason, stopped_by
     )
@@ -106,12 +115,12 @@ export async function tripAlert(
 ): Promise<boolean> {
   const to = action === 'pause' ? 'paused' : action === 'abort' ? 'failed' : 'running';
   const rows = await sql`
-    with tripped as (
+    with ${lockedJob(sql, jobId)}, tripped as (
       update sluice.jobs set alert_tripped_at = now(), status = ${to},
         status_reason = ${to === 'running' ? null : reason},
         stopped_by = ${to === 'running' ? null : 'alert'},
         finished_at = case when ${to === 'failed'} then now() end, updated_at = now()
-      where id = ${jobId} and status = 'running' and alert_tripped_at is null
+      where id = (select id from locked) and status = 'running' and alert_tripped_at is null
       returning id, status
     )
     select ${announce(sql)}

@@ -119,16 +119,18 @@ describe.concurrent('bad command lines', () => {
   test('a module that does not default-export a job', async () => {
     expect(await refused(['run', 'test/fixtures/notAJob.ts'])).toMatch(/default-export defineJob/);
   });
-  test('a cap of zero, on the command line and in the job', async () => {
+  test('a cap of zero or above 10,000, on the command line and in the job', async () => {
     const flag = await refused(['run', 'test/fixtures/rangesJob.ts', '--max-parallelism', '0']);
     expect(flag).toContain(
-      'Expected `--max-parallelism` to be a whole number >= 1, got `"0"` (string)',
+      'Expected `--max-parallelism` to be a whole number from 1 to 10000, got `"0"` (string)',
     );
+    const huge = await refused(['run', 'test/fixtures/rangesJob.ts', '--max-parallelism', '10001']);
+    expect(huge).toContain('to be a whole number from 1 to 10000, got `"10001"` (string)');
     const option = await refused(['run', 'test/fixtures/tracedJob.ts', '--database-url', db.url], {
       CAP: '0',
     });
     expect(option).toContain(
-      'Expected `maxParallelism` to be a whole number >= 1, got `0` (number)',
+      'Expected `maxParallelism` to be a whole number from 1 to 10000, got `0` (number)',
     );
     expect(await jobRows()).toBe(0);
   });

@@ -154,7 +154,7 @@ test('a negative number after a flag is that flag’s bad value, not an ambiguou
   for (const [args, line] of [
     [
       ['run', 'examples/orders-report.ts', '--max-parallelism', '-3'],
-      'sluice: Expected `--max-parallelism` to be a whole number >= 1, got `"-3"` (string)',
+      'sluice: Expected `--max-parallelism` to be a whole number from 1 to 10000, got `"-3"` (string)',
     ],
     [
       ['run', 'examples/orders-report.ts', '--grace', '-1'],

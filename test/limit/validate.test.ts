@@ -39,10 +39,17 @@ const refusals: [LimitOptions, string][] = [
     { pacing: { minIntervalMs: 10, jitterMs: -3 } },
     'Expected `pacing.jitterMs` to be a number >= 0',
   ],
-  [{ maxParallelism: 0 }, 'Expected `maxParallelism` to be a whole number >= 1, got `0` (number)'],
+  [
+    { maxParallelism: 0 },
+    'Expected `maxParallelism` to be a whole number from 1 to 10000, got `0` (number)',
+  ],
+  [
+    { maxParallelism: 10_001 },
+    'Expected `maxParallelism` to be a whole number from 1 to 10000, got `10001` (number)',
+  ],
   [
     { maxParallelism: { start: 0, max: 4 } },
-    'Expected `maxParallelism.start` to be a whole number >= 1',
+    'Expected `maxParallelism.start` to be a whole number from 1 to 10000',
   ],
   [
     { maxParallelism: { start: 8, max: 4 } },

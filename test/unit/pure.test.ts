@@ -23,11 +23,11 @@ describe('defineJob', () => {
   test.each([
     [
       { maxParallelism: 0 },
-      'Expected `maxParallelism` to be a whole number >= 1, got `0` (number)',
+      'Expected `maxParallelism` to be a whole number from 1 to 10000, got `0` (number)',
     ],
     [
       { maxParallelism: 2.5 },
-      'Expected `maxParallelism` to be a whole number >= 1, got `2.5` (number)',
+      'Expected `maxParallelism` to be a whole number from 1 to 10000, got `2.5` (number)',
     ],
     [
       { retry: { attempts: 0 } },

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { expected, InputError } from '../../errors.ts';
 import { loadJob } from '../../job/loadJob.ts';
 import type { Job } from '../../job/types.ts';
+import { maxJobParallelism } from '../../limit/validate.ts';
 import { Events } from '../../observe/events.ts';
 import { count } from '../../observe/format.ts';
 import { reportRunOnStderr, writeStderr } from '../../observe/log/stderr.ts';
@@ -74,7 +75,7 @@ export function defineRun(program: Command, act: Act): void {
 
 /** `sluice run <job.ts>`: plans or resumes the job and follows it to the end. */
 async function runCommand(path: string, values: RunFlags): Promise<number> {
-  const maxParallelism = wholeFlag('max-parallelism', values.maxParallelism, 1);
+  const maxParallelism = wholeFlag('max-parallelism', values.maxParallelism, 1, maxJobParallelism);
   const concurrency = wholeFlag('concurrency', values.concurrency, 1);
   const grace = wholeFlag('grace', values.grace, 0);
   const reconnectFor = wholeFlag('reconnect-for', values.reconnectFor, 0);
