@@ -41,6 +41,7 @@ export function createJobLimits(job: Job, store: Store, jobId: string, events: E
     },
     acquire: (cost, signal) =>
       limiter ? limiter.acquire(cost, signal) : gate.acquire(cost, signal),
+    pausedUntil: limiter ? undefined : () => gate.pausedUntil(),
     close: () => limiter?.close(),
   };
 }

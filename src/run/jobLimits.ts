@@ -21,6 +21,11 @@ export interface JobLimits {
   watchPauses?(listener: (untilMs: number) => void): () => void;
   /** `ctx.limit.acquire` for a job's `run`: a permit, or just the end of any pause. */
   acquire(cost: number, signal: AbortSignal): Promise<Permit | undefined>;
+  /**
+   * Without a rate limiter, when the shared pause ends (epoch ms; past when none): an item that
+   * finds no pause starts without waiting on `acquire`'s promise.
+   */
+  pausedUntil?(): number;
   close(): void;
 }
 

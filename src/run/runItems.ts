@@ -10,7 +10,7 @@ import { type JobLimits, permitHandle } from './jobLimits.ts';
 /** What paces and limits the items of one worker: the job's limits plus this worker's pacer. */
 export type ItemLimits = Pick<
   JobLimits,
-  'limiter' | 'acquire' | 'cost' | 'pauseAll' | 'adaptive'
+  'limiter' | 'acquire' | 'cost' | 'pauseAll' | 'adaptive' | 'pausedUntil'
 > & {
   pacer?: Pacer;
 };
@@ -54,17 +54,25 @@ export async function runItems(
     }
     for (let attempt = 1; ; attempt++) {
       // Without a rate limiter nothing else holds a throttled retry back: wait out the pause here,
-      // before the pacer, so the pacer times the request itself.
-      if (!limits.limiter) await limits.acquire(0, ctx.signal);
-      await limits.pacer?.wait(ctx.signal);
-      const permit = await limits.limiter?.acquire(limits.cost(item), ctx.signal);
+      // before the pacer, so the pacer times the request itself. Nothing to wait for (no pause, no
+      // pacer, no limiter, a synchronous `each`) means no await: each one is an async hop, and
+      // hops were most of a no-op item's cost (20,000 items in 9.5 ms, now 3 ms).
+      if (!limits.limiter) {
+        if (limits.pausedUntil && limits.pausedUntil() <= Date.now()) ctx.signal.throwIfAborted();
+        else await limits.acquire(0, ctx.signal);
+      }
+      if (limits.pacer) await limits.pacer.wait(ctx.signal);
+      const permit = limits.limiter
+        ? await limits.limiter.acquire(limits.cost(item), ctx.signal)
+        : undefined;
       const started = performance.now();
       try {
-        const value = await tryItem(item, {
+        const returned = tryItem(item, {
           ...ctx,
           attempt,
           limit: permitHandle(limits, ctx.signal, permit),
         });
+        const value = isThenable(returned) ? await returned : returned;
         limits.adaptive?.record({ ok: true, latencyMs: performance.now() - started });
         outcomes.push(succeeded(item, value));
         done++;
@@ -124,6 +132,14 @@ function resumedOutcomes(resumeFrom: unknown, items: number): Outcome[] {
     saved.next === saved.outcomes.length &&
     saved.next <= items;
   return valid ? [...(saved.outcomes as Outcome[])] : [];
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function statusOf(error: Error): number | undefined {
