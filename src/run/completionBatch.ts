@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import type { ClaimedTask } from '../store/claim.ts';
 import { recordSucceededChunks, type SucceededChunk } from '../store/outcomes.ts';
 import { againIfDisconnected } from '../store/reconnect.ts';
 
@@ -9,11 +10,32 @@ interface Waiting {
 }
 
 /**
+ * The next tasks, claimed in the same round trip as a batch of completions. The worker pool
+ * reserves room for them before the batch goes (the workers finishing it, and any idle), and
+ * takes what came before those workers come free.
+ */
+export interface ClaimWithBatch {
+  /** How many tasks to claim beside `finishing` completions; that room is held until `took`. */
+  reserve(finishing: number): number;
+  /** Sends the completions and the claim together (finishChunksAndClaim). */
+  send(
+    chunks: readonly SucceededChunk[],
+    limit: number,
+  ): Promise<{
+    finished: PromiseSettledResult<Set<number>>;
+    claimed: PromiseSettledResult<ClaimedTask[]>;
+  }>;
+  /** The claim of `reserved` tasks came back with these, or failed. */
+  took(reserved: number, claimed: PromiseSettledResult<ClaimedTask[]>): void;
+}
+
+/**
  * Gathers the completions of a process's chunks whose items all succeeded into one statement:
  * with no-op work, a commit per task was most of a one-item task's cost. A batch goes once every
  * running task is waiting in it (nothing else could join), or `windowMs` after its first chunk.
  * A chunk counts as done only once the batch holding it committed, so nothing reported done is
- * lost to a crash; until then its claim is live and a crash hands it to another worker.
+ * lost to a crash; until then its claim is live and a crash hands it to another worker. With
+ * `claimWith`, the batch also claims the tasks its workers run next, in the same round trip.
  */
 export class CompletionBatch {
   private waiting: Waiting[] = [];
@@ -24,6 +46,7 @@ export class CompletionBatch {
     private readonly jobId: string,
     /** Tasks this process is running now, those waiting here included. */
     private readonly running: () => number,
+    private readonly claimWith?: ClaimWithBatch,
     private readonly windowMs = 2,
   ) {}
 
@@ -43,11 +66,7 @@ export class CompletionBatch {
     this.waiting = [];
     if (batch.length === 0) return;
     const chunks = batch.map((w) => w.chunk);
-    // Fenced by each claim's epoch, so as safe to send again after a lost connection or a
-    // deadlock (a lease renewal locking this process's running tasks in another order).
-    againIfDisconnected(() =>
-      againIfDeadlocked(() => recordSucceededChunks(this.sql, this.jobId, chunks)),
-    ).then(
+    this.write(chunks).then(
       (finished) => {
         for (const w of batch) w.accepted(finished.has(w.chunk.claim.seq));
       },
@@ -55,6 +74,27 @@ export class CompletionBatch {
         for (const w of batch) w.failed(error);
       },
     );
+  }
+
+  private async write(chunks: readonly SucceededChunk[]): Promise<Set<number>> {
+    // Fenced by each claim's epoch, so as safe to send again after a lost connection or a
+    // deadlock (a lease renewal locking this process's running tasks in another order).
+    const again = () =>
+      againIfDisconnected(() =>
+        againIfDeadlocked(() => recordSucceededChunks(this.sql, this.jobId, chunks)),
+      );
+    const limit = this.claimWith?.reserve(chunks.length) ?? 0;
+    if (!this.claimWith || limit === 0) return again();
+    let sent: Awaited<ReturnType<ClaimWithBatch['send']>>;
+    try {
+      sent = await this.claimWith.send(chunks, limit);
+    } catch (error) {
+      // No connection to send on: nothing was claimed.
+      this.claimWith.took(limit, { status: 'rejected', reason: error });
+      return again();
+    }
+    this.claimWith.took(limit, sent.claimed);
+    return sent.finished.status === 'fulfilled' ? sent.finished.value : again();
   }
 }
 

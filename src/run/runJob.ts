@@ -180,6 +180,7 @@ async function runOnce(
     let supervisor: Awaited<ReturnType<typeof superviseRun>> | undefined;
     let feeder: ReturnType<typeof startFeeder> | undefined;
     let closed = false;
+    let pool: WorkerPool | undefined;
     try {
       // Pause, cancel, the deadline and the failure alert reach the pool through these signals.
       supervisor = await superviseRun({
@@ -190,9 +191,9 @@ async function runOnce(
       feeder = startFeeder({
         ...{ job, jobId: row.id, store, pollMs: 1000 },
         stop: AbortSignal.any([supervisor.stop, ended.signal]),
-        appended: () => pool.wake(),
+        appended: () => pool?.wake(),
       });
-      const pool = new WorkerPool({
+      pool = new WorkerPool({
         // At the cap this run works under, which decides whether items are checkpointed one by one.
         job: { ...job, maxParallelism: workingCap },
         jobId: row.id,
@@ -217,8 +218,13 @@ async function runOnce(
       await supervisor?.close();
       await feeder?.done().catch(() => {});
     }
-    // Only the process that finishes the job reduces it, however many saw it close.
-    if (closed) await store.finishJobOnce(row.id, (reader) => reduceFor(job, reader, row.id));
+    // Only the process that finishes the job reduces it, however many saw it close. The workers'
+    // source connections close meanwhile.
+    const finishing = closed
+      ? store.finishJobOnce(row.id, (reader) => reduceFor(job, reader, row.id))
+      : undefined;
+    const [finished] = await Promise.allSettled([finishing, pool?.closeWorkers()]);
+    if (finished.status === 'rejected') throw finished.reason;
     // The job's row and its counts read at once, not one after the other.
     const [finalRow, counts] = await Promise.all([store.findJob(job.name), store.counts(row.id)]);
     const final = finalRow as JobRow;

@@ -1,5 +1,6 @@
 import type { Sql } from 'postgres';
 import { leaseSeconds } from './liveness.ts';
+import { recordSucceededChunks, type SucceededChunk } from './outcomes.ts';
 
 export interface ClaimedTask {
   seq: number;
@@ -23,6 +24,39 @@ export async function claimTasks(
   if (limit < 1) return [];
   return sql<ClaimedTask[]>`
     select * from sluice.claim_tasks(${jobId}, ${processId}, ${limit}, ${leaseSeconds})`;
+}
+
+/** What finishChunksAndClaim did: each half may fail on its own. */
+export interface FinishedAndClaimed {
+  finished: PromiseSettledResult<Set<number>>;
+  claimed: PromiseSettledResult<ClaimedTask[]>;
+}
+
+/**
+ * Records chunks whose items all succeeded (recordSucceededChunks) and claims up to `limit` tasks
+ * in one round trip: both statements go down one connection back to back, which postgres.js
+ * pipelines, and the server runs the claim after the completions committed, so it can take the
+ * slots they freed. Two round trips per cycle of tasks were half of a one-item task's cost.
+ * Each half is reported on its own: tasks claimed are this process's even when the completions
+ * failed, and must run or go back.
+ */
+export async function finishChunksAndClaim(
+  sql: Sql,
+  jobId: string,
+  processId: number,
+  chunks: readonly SucceededChunk[],
+  limit: number,
+): Promise<FinishedAndClaimed> {
+  const connection = await sql.reserve();
+  try {
+    const [finished, claimed] = await Promise.allSettled([
+      recordSucceededChunks(connection, jobId, chunks),
+      claimTasks(connection, jobId, processId, limit),
+    ]);
+    return { finished, claimed };
+  } finally {
+    connection.release();
+  }
 }
 
 /**

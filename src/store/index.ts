@@ -1,7 +1,7 @@
 import type { Sql } from 'postgres';
 import type { Outcome } from '../job/outcome.ts';
 import type { PlannedTask } from '../job/types.ts';
-import { type ClaimedTask, claimTasks, nextRunnableAt } from './claim.ts';
+import { type ClaimedTask, claimTasks, finishChunksAndClaim, nextRunnableAt } from './claim.ts';
 import { checkOwnSessions, checkReachable, openPool } from './connect.ts';
 import { type DashboardQueries, dashboardQueries } from './dashboard/index.ts';
 import {
@@ -44,7 +44,7 @@ import {
   releaseTask,
   saveCheckpoint,
 } from './outcome.ts';
-import { recordChunk, requeueFailedItems } from './outcomes.ts';
+import { recordChunk, requeueFailedItems, type SucceededChunk } from './outcomes.ts';
 import {
   countJobs,
   countTasks,
@@ -178,6 +178,8 @@ export class Store {
   setJobModule = (name: string, module: string) => setJobModule(this.sql, name, module);
 
   claim = (jobId: string, limit: number) => claimTasks(this.sql, jobId, this.processId, limit);
+  finishChunksAndClaim = (jobId: string, chunks: readonly SucceededChunk[], limit: number) =>
+    finishChunksAndClaim(this.sql, jobId, this.processId, chunks, limit);
   nextRunnableAt = (jobId: string) => nextRunnableAt(this.sql, jobId);
   // Writes fenced by the claim's epoch survive one dead pooled connection (see reconnect.ts).
   complete = (claim: Claim, report: unknown) =>

@@ -60,12 +60,14 @@ test('prune deletes ended jobs older than the cutoff, and only those', async () 
   expect(pruned.code, pruned.stderr).toBe(0);
   expect(pruned.stdout).toMatch(/^Pruned 1 job: 3 tasks, 30 outcomes, 3 dead letters$/m);
   expect(await held('old-job')).toEqual({ jobs: 0, tasks: 0, outcomes: 0, dead: 0 });
-  // The store's own rollups of the job went with it too.
+  // The store's own rollups of the job, and its outcomes (no foreign key since 0018), went too.
   const [orphans] = await db.sql<{ n: number }[]>`
     select ((select count(*) from sluice.task_counts c
              where not exists (select 1 from sluice.jobs j where j.id = c.job_id))
       + (select count(*) from sluice.task_throughput r
-         where not exists (select 1 from sluice.jobs j where j.id = r.job_id)))::int as n`;
+         where not exists (select 1 from sluice.jobs j where j.id = r.job_id))
+      + (select count(*) from sluice.outcomes o
+         where not exists (select 1 from sluice.jobs j where j.id = o.job_id)))::int as n`;
   expect(orphans?.n).toBe(0);
   expect(await held('new-job')).toEqual({ jobs: 1, tasks: 3, outcomes: 30, dead: 3 });
   expect((await held('held-job'))?.jobs).toBe(1);
