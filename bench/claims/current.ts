@@ -28,7 +28,8 @@ export function currentDesign(store: Store): Design {
       return job.id;
     },
     async claim(db, jobId, owner) {
-      const [task] = await claimTasks(db as Sql, jobId, owner, 1);
+      // A claimer completes its task before it claims again: it holds none of the job's tasks.
+      const [task] = await claimTasks(db as Sql, jobId, owner, 1, 0);
       return task && { seq: task.seq, epoch: task.epoch };
     },
     complete: (db, jobId, task) => completeTask(db, { jobId, ...task }, { ok: true }),

@@ -59,8 +59,8 @@ export function sourceInput(job: Job, payload: unknown, { sql }: { sql: Sql }): 
 }
 
 /** Claims for a job: deepest first for task graphs (see migration 0008), plan order otherwise. */
-export function claimFor(job: Job, store: Store, jobId: string, limit: number) {
-  return isTaskGraph(job) ? store.claimGraph(jobId, limit) : store.claim(jobId, limit);
+export function claimFor(job: Job, store: Store, jobId: string, limit: number, held: number) {
+  return isTaskGraph(job) ? store.claimGraph(jobId, limit, held) : store.claim(jobId, limit, held);
 }
 
 /**

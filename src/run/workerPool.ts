@@ -129,7 +129,7 @@ export class WorkerPool {
       const room = this.room();
       if (room > 0) {
         const claimStarted = performance.now();
-        const claimed = await claimFor(this.o.job, store, jobId, room);
+        const claimed = await claimFor(this.o.job, store, jobId, room, this.held());
         const ms = performance.now() - claimStarted;
         this.o.events.emit('claim:done', { tasks: claimed.length, ms });
         for (const task of claimed) this.start(task);
@@ -180,7 +180,7 @@ export class WorkerPool {
       },
       send: async (chunks, limit) => {
         const started = performance.now();
-        const sent = await store.finishChunksAndClaim(jobId, chunks, limit);
+        const sent = await store.finishChunksAndClaim(jobId, chunks, limit, this.held());
         const tasks = sent.claimed.status === 'fulfilled' ? sent.claimed.value.length : 0;
         events.emit('claim:done', { tasks, ms: performance.now() - started });
         return sent;
@@ -197,6 +197,14 @@ export class WorkerPool {
         this.wake();
       },
     };
+  }
+
+  /**
+   * Tasks of the job this process holds: running, or claimed and waiting for a worker. Those a
+   * batch is finishing still count, which only makes the store's fair-share check stricter.
+   */
+  private held(): number {
+    return this.running.size + this.prefetched.length;
   }
 
   /** Starts tasks claimed with completions on the workers free now. */

@@ -20,10 +20,12 @@ export async function claimTasks(
   jobId: string,
   processId: number,
   limit: number,
+  /** How many of the job's tasks this process holds already, when known (migration 0017). */
+  held?: number,
 ): Promise<ClaimedTask[]> {
   if (limit < 1) return [];
   return sql<ClaimedTask[]>`
-    select * from sluice.claim_tasks(${jobId}, ${processId}, ${limit}, ${leaseSeconds})`;
+    select * from sluice.claim_tasks(${jobId}, ${processId}, ${limit}, ${leaseSeconds}, ${held ?? null})`;
 }
 
 /** What finishChunksAndClaim did: each half may fail on its own. */
@@ -46,12 +48,13 @@ export async function finishChunksAndClaim(
   processId: number,
   chunks: readonly SucceededChunk[],
   limit: number,
+  held?: number,
 ): Promise<FinishedAndClaimed> {
   const connection = await sql.reserve();
   try {
     const [finished, claimed] = await Promise.allSettled([
       recordSucceededChunks(connection, jobId, chunks),
-      claimTasks(connection, jobId, processId, limit),
+      claimTasks(connection, jobId, processId, limit, held),
     ]);
     return { finished, claimed };
   } finally {

@@ -177,9 +177,14 @@ export class Store {
   requeueFailed = (jobId: string) => requeueFailed(this.sql, jobId);
   setJobModule = (name: string, module: string) => setJobModule(this.sql, name, module);
 
-  claim = (jobId: string, limit: number) => claimTasks(this.sql, jobId, this.processId, limit);
-  finishChunksAndClaim = (jobId: string, chunks: readonly SucceededChunk[], limit: number) =>
-    finishChunksAndClaim(this.sql, jobId, this.processId, chunks, limit);
+  claim = (jobId: string, limit: number, held?: number) =>
+    claimTasks(this.sql, jobId, this.processId, limit, held);
+  finishChunksAndClaim = (
+    jobId: string,
+    chunks: readonly SucceededChunk[],
+    limit: number,
+    held?: number,
+  ) => finishChunksAndClaim(this.sql, jobId, this.processId, chunks, limit, held);
   nextRunnableAt = (jobId: string) => nextRunnableAt(this.sql, jobId);
   // Writes fenced by the claim's epoch survive one dead pooled connection (see reconnect.ts).
   complete = (claim: Claim, report: unknown) =>
@@ -202,8 +207,8 @@ export class Store {
   renewLeases = (jobId: string) => renewLeases(this.sql, this.processId, jobId);
 
   // Task graphs: tasks appended while the job runs (fan-out, pipeline stages, micro-batches).
-  claimGraph = (jobId: string, limit: number) =>
-    claimGraphTasks(this.sql, jobId, this.processId, limit);
+  claimGraph = (jobId: string, limit: number, held?: number) =>
+    claimGraphTasks(this.sql, jobId, this.processId, limit, held);
   // Fenced by the claim's epoch like `complete`, so as safe to send again after a lost connection.
   completeStage = (claim: Claim, next: Parameters<typeof completeStage>[2]) =>
     againIfDisconnected(() => completeStage(this.sql, claim, next));

@@ -32,12 +32,14 @@ export async function claimGraphTasks(
   jobId: string,
   processId: number,
   limit: number,
+  /** How many of the job's tasks this process holds already, when known (migration 0017). */
+  held?: number,
 ): Promise<GraphTask[]> {
   if (limit < 1) return [];
   return sql<GraphTask[]>`
     select seq, payload, items, attempts, epoch, checkpoint, stage, depth,
       parent_seq as "parentSeq", fan_in as "fanIn"
-    from sluice.claim_graph_tasks(${jobId}, ${processId}, ${limit}, ${leaseSeconds})`;
+    from sluice.claim_graph_tasks(${jobId}, ${processId}, ${limit}, ${leaseSeconds}, ${held ?? null})`;
 }
 
 /**

@@ -84,3 +84,19 @@ test('a process alone takes the whole cap, and a waiter that left stops counting
   await a.complete({ jobId: job.id, seq: first[1]?.seq ?? 0, epoch: first[1]?.epoch ?? 0 }, null);
   expect(await a.claim(job.id, 4)).toHaveLength(1);
 });
+
+test('a claim that says how many tasks it holds skips the count only while it cannot pass its share', async () => {
+  const a = await open();
+  const b = await open();
+  const job = await plan(a, 'shared-held', 40, 4);
+  // Alone at the job, A takes the whole cap, as the pool asks: held 0, room 4.
+  const aTasks: ClaimedTask[] = await a.claim(job.id, 4, 0);
+  expect(aTasks).toHaveLength(4);
+  expect(await b.claim(job.id, 4, 0)).toEqual([]);
+  await a.complete({ jobId: job.id, seq: aTasks[0]?.seq ?? 0, epoch: aTasks[0]?.epoch ?? 0 }, null);
+  // A holds 3, above its share of 2 with B waiting: its claim counts, and takes none.
+  expect(await a.claim(job.id, 1, 3)).toEqual([]);
+  // B holds none: one task cannot take it past a share of 2, so it claims without counting.
+  expect(await b.claim(job.id, 1, 0)).toHaveLength(1);
+  expect(await held(job.id)).toEqual([3, 1]);
+});

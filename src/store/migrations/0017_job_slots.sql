@@ -90,17 +90,24 @@ where t.status = 'running' and t.job_id = sl.job_id and t.slot = sl.slot;
 -- holders, without a lock: two claims may both see room for one slot, and only one gets it. None
 -- when the job is not running. This replaces sluice.claim_room, which counted the running tasks
 -- under the job row's lock.
-create function sluice.take_job_slots(p_job bigint, p_owner int, p_limit int,
+--
+-- `p_held` is how many of the job's tasks the caller holds already, when it knows. Every live
+-- process counts at most once among those sharing the cap, so one holding few enough cannot pass
+-- its share, whatever the others hold: then the slots alone decide, and the job's slots are not
+-- counted (at a cap of 1,000, counting them was a fifth of a claim). A process that died holding
+-- slots, until its tasks are reclaimed, is the exception: its share goes to the others meanwhile.
+create function sluice.take_job_slots(p_job bigint, p_owner int, p_limit int, p_held int,
                                       out cap int, out slots int[])
 language plpgsql volatile
 set enable_sort = off set jit = off
 as $$
 declare
+  v_alive int;
+  v_waiters int;
+  v_waiting_since timestamptz;
   v_live int;
   v_mine int;
   v_holders int;
-  v_waiters int;
-  v_was_waiting boolean;
   v_room int;
 begin
   slots := '{}';
@@ -109,18 +116,24 @@ begin
   if not found then
     return;
   end if;
-  select count(sl.seq), count(sl.seq) filter (where sl.owner = p_owner),
-    count(distinct sl.owner) filter (where sl.owner <> p_owner)
-  into v_live, v_mine, v_holders
-  from sluice.job_slots sl where sl.job_id = p_job;
-  select count(*) filter (where p.id <> p_owner and p.waiting_since > now() - interval '5 seconds'
-                            and not exists (select 1 from sluice.job_slots sl
-                                            where sl.job_id = p_job and sl.owner = p.id)),
-    coalesce(bool_or(p.id = p_owner), false)
-  into v_waiters, v_was_waiting
-  from sluice.processes p where p.waiting_job = p_job;
-  v_room := greatest(0, least(p_limit, cap - v_live,
-                              ceil(cap::numeric / (v_holders + v_waiters + 1))::int - v_mine));
+  select count(*),
+    count(*) filter (where p.waiting_job = p_job and p.id <> p_owner
+                       and p.waiting_since > now() - interval '5 seconds'
+                       and not exists (select 1 from sluice.job_slots sl
+                                       where sl.job_id = p_job and sl.owner = p.id)),
+    max(p.waiting_since) filter (where p.id = p_owner and p.waiting_job = p_job)
+  into v_alive, v_waiters, v_waiting_since
+  from sluice.processes p;
+  if p_held is not null and p_held + p_limit <= ceil(cap::numeric / greatest(v_alive, 1)) then
+    v_room := p_limit;
+  else
+    select count(sl.seq), count(sl.seq) filter (where sl.owner = p_owner),
+      count(distinct sl.owner) filter (where sl.owner <> p_owner)
+    into v_live, v_mine, v_holders
+    from sluice.job_slots sl where sl.job_id = p_job;
+    v_room := greatest(0, least(p_limit, cap - v_live,
+                                ceil(cap::numeric / (v_holders + v_waiters + 1))::int - v_mine));
+  end if;
   if v_room > 0 then
     slots := array(
       select sl.slot from sluice.job_slots sl
@@ -129,10 +142,13 @@ begin
       limit v_room
       for update skip locked);
   end if;
-  -- Found no room: others may count this process as waiting for its share.
+  -- Found no room: others count this process as waiting for its share. The mark is renewed at
+  -- most once a second, so a process polling a full cap does not write (and commit) each time.
   if cardinality(slots) = 0 then
-    update sluice.processes set waiting_job = p_job, waiting_since = now() where id = p_owner;
-  elsif v_was_waiting then
+    if v_waiting_since is null or v_waiting_since < now() - interval '1 second' then
+      update sluice.processes set waiting_job = p_job, waiting_since = now() where id = p_owner;
+    end if;
+  elsif v_waiting_since is not null then
     update sluice.processes set waiting_job = null, waiting_since = null where id = p_owner;
   end if;
 end
@@ -140,7 +156,9 @@ $$;
 
 drop function sluice.claim_room(bigint, int, int, int);
 
-create or replace function sluice.claim_tasks(p_job bigint, p_owner int, p_limit int, p_lease_seconds int)
+drop function sluice.claim_tasks(bigint, int, int, int);
+create function sluice.claim_tasks(p_job bigint, p_owner int, p_limit int, p_lease_seconds int,
+                                   p_held int default null)
 returns table (seq int, payload jsonb, items float8, attempts int, epoch int, checkpoint jsonb)
 language plpgsql volatile
 set enable_sort = off set jit = off
@@ -153,7 +171,7 @@ declare
   v_first_at timestamptz;
   v_picked tid[];
 begin
-  select s.cap, s.slots into v_cap, v_slots from sluice.take_job_slots(p_job, p_owner, p_limit) s;
+  select s.cap, s.slots into v_cap, v_slots from sluice.take_job_slots(p_job, p_owner, p_limit, p_held) s;
   if cardinality(v_slots) = 0 then
     return;
   end if;
@@ -190,7 +208,9 @@ begin
 end
 $$;
 
-create or replace function sluice.claim_graph_tasks(p_job bigint, p_owner int, p_limit int, p_lease_seconds int)
+drop function sluice.claim_graph_tasks(bigint, int, int, int);
+create function sluice.claim_graph_tasks(p_job bigint, p_owner int, p_limit int,
+                                         p_lease_seconds int, p_held int default null)
 returns table (seq int, payload jsonb, items float8, attempts int, epoch int, checkpoint jsonb,
                stage text, depth int, parent_seq int, fan_in boolean)
 language plpgsql volatile
@@ -201,7 +221,7 @@ declare
   v_slots int[];
   v_picked tid[];
 begin
-  select s.slots into v_slots from sluice.take_job_slots(p_job, p_owner, p_limit) s;
+  select s.slots into v_slots from sluice.take_job_slots(p_job, p_owner, p_limit, p_held) s;
   if cardinality(v_slots) = 0 then
     return;
   end if;
