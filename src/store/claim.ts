@@ -1,4 +1,4 @@
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { leaseSeconds } from './liveness.ts';
 import { recordSucceededChunks, type SucceededChunk } from './outcomes.ts';
 
@@ -16,7 +16,7 @@ export interface ClaimedTask {
  * tasks exceed its cap, summed over every process and machine. See migration 0002 for how.
  */
 export async function claimTasks(
-  sql: Sql,
+  sql: Sql | TransactionSql,
   jobId: string,
   processId: number,
   limit: number,
@@ -36,11 +36,10 @@ export interface FinishedAndClaimed {
 
 /**
  * Records chunks whose items all succeeded (recordSucceededChunks) and claims up to `limit` tasks
- * in one round trip: both statements go down one connection back to back, which postgres.js
- * pipelines, and the server runs the claim after the completions committed, so it can take the
- * slots they freed. Two round trips per cycle of tasks were half of a one-item task's cost.
- * Each half is reported on its own: tasks claimed are this process's even when the completions
- * failed, and must run or go back.
+ * in one transaction: postgres.js pipelines the two statements, and the claim takes the slots the
+ * completions just freed (this transaction's own locks do not make it skip them). One commit for
+ * both, where a completion and a claim each committed. If the transaction fails, neither happened:
+ * the completions are reported failed (the caller sends them again) and nothing was claimed.
  */
 export async function finishChunksAndClaim(
   sql: Sql,
@@ -50,15 +49,20 @@ export async function finishChunksAndClaim(
   limit: number,
   held?: number,
 ): Promise<FinishedAndClaimed> {
-  const connection = await sql.reserve();
   try {
-    const [finished, claimed] = await Promise.allSettled([
-      recordSucceededChunks(connection, jobId, chunks),
-      claimTasks(connection, jobId, processId, limit, held),
-    ]);
-    return { finished, claimed };
-  } finally {
-    connection.release();
+    const [finished, claimed] = (await sql.begin((tx) => [
+      recordSucceededChunks(tx, jobId, chunks),
+      claimTasks(tx, jobId, processId, limit, held),
+    ])) as [Set<number>, ClaimedTask[]];
+    return {
+      finished: { status: 'fulfilled', value: finished },
+      claimed: { status: 'fulfilled', value: claimed },
+    };
+  } catch (error) {
+    return {
+      finished: { status: 'rejected', reason: error },
+      claimed: { status: 'fulfilled', value: [] },
+    };
   }
 }
 

@@ -130,7 +130,7 @@ export interface SucceededChunk {
  * touch a row only once.
  */
 export async function recordSucceededChunks(
-  sql: Sql,
+  sql: Sql | TransactionSql,
   jobId: string,
   chunks: readonly SucceededChunk[],
 ): Promise<Set<number>> {
