@@ -1,7 +1,7 @@
-// The orders report four ways, side by side on one PostgreSQL server in one run:
-// (a) sluice over key ranges, (a') sluice over page ranges (tableBlocks), (b) PostgreSQL's own
-// single query (the physical limit), (c) a hand-written p-limit loop (the peer). Absolute times on
-// shared machines are noise; the ratios are the result.
+// The orders report five ways, side by side on one PostgreSQL server in one run:
+// (a) sluice over key ranges, (a') sluice over page ranges (tableBlocks; (a'') with 8 of them at
+// a cap of 4), (b) PostgreSQL's own single query (the physical limit), (c) a hand-written p-limit
+// loop (the peer). Absolute times on shared machines are noise; the ratios are the result.
 //
 //   npm run bench                                   fresh embedded server, 1M and 10M rows
 //   BENCH_SIZES=1000000 npm run bench               a quick check
@@ -14,11 +14,12 @@ import { createDemoOrders } from '../examples/demo/orders.ts';
 import { openBenchServer } from './server.ts';
 import { jobPrefix, type Totals } from './variant.ts';
 
-const variants = ['sluice', 'blocks', 'single', 'plimit'] as const;
+const variants = ['sluice', 'blocks', 'blocks8', 'single', 'plimit'] as const;
 type Variant = (typeof variants)[number];
 const labels: Record<Variant, string> = {
   sluice: '(a) sluice',
   blocks: "(a') sluice, tableBlocks",
+  blocks8: "(a'') tableBlocks, 8 tasks at cap 4",
   single: '(b) single query',
   plimit: '(c) p-limit',
 };
@@ -90,7 +91,13 @@ async function benchTable(url: string, size: number): Promise<Row[]> {
   };
   // Untimed warm-up: reads the index and the heap once, so no variant pays for a cold cache.
   checked('plimit', await measure('plimit', table, url));
-  const runs: Record<Variant, Run[]> = { sluice: [], blocks: [], single: [], plimit: [] };
+  const runs: Record<Variant, Run[]> = {
+    sluice: [],
+    blocks: [],
+    blocks8: [],
+    single: [],
+    plimit: [],
+  };
   for (let rep = 0; rep < repetitions; rep++) {
     // Rotating the order moves each variant through the positions, so none is always first.
     const shift = rep % variants.length;
@@ -131,10 +138,12 @@ function report(rows: Row[]): string {
     const b = a / find(size, 'single').seconds;
     const c = a / find(size, 'plimit').seconds;
     const blocks = find(size, 'blocks').seconds / find(size, 'single').seconds;
+    const blocks8 = find(size, 'blocks8').seconds / find(size, 'single').seconds;
     lines.push(
       `${label(size)}: sluice/(b) ${b.toFixed(2)} (target ≤ ${targets.vsSingle}: ${mark(b <= targets.vsSingle)}), ` +
         `sluice/(c) ${c.toFixed(2)} (target ≤ ${targets.vsPeer}: ${mark(c <= targets.vsPeer)}), ` +
-        `tableBlocks/(b) ${blocks.toFixed(2)} (target ≤ ${targets.blocksVsSingle}: ${mark(blocks <= targets.blocksVsSingle)})`,
+        `tableBlocks/(b) ${blocks.toFixed(2)} (target ≤ ${targets.blocksVsSingle}: ${mark(blocks <= targets.blocksVsSingle)}), ` +
+        `8 blocks at cap 4/(b) ${blocks8.toFixed(2)} (${mark(blocks8 <= targets.blocksVsSingle)})`,
     );
   }
   if (sizes.length > 1) {
