@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import type { ClaimedTask } from '../store/claim.ts';
+import type { ClaimedTask, FinishedAndClaimed } from '../store/claim.ts';
 import { recordSucceededChunks, type SucceededChunk } from '../store/outcomes.ts';
 import { againIfDisconnected } from '../store/reconnect.ts';
 
@@ -18,15 +18,9 @@ export interface ClaimWithBatch {
   /** How many tasks to claim beside `finishing` completions; that room is held until `took`. */
   reserve(finishing: number): number;
   /** Sends the completions and the claim together (finishChunksAndClaim). */
-  send(
-    chunks: readonly SucceededChunk[],
-    limit: number,
-  ): Promise<{
-    finished: PromiseSettledResult<Set<number>>;
-    claimed: PromiseSettledResult<ClaimedTask[]>;
-  }>;
-  /** The claim of `reserved` tasks came back with these, or failed. */
-  took(reserved: number, claimed: PromiseSettledResult<ClaimedTask[]>): void;
+  send(chunks: readonly SucceededChunk[], limit: number): Promise<FinishedAndClaimed>;
+  /** The claim of `reserved` tasks came back with these (none when it failed). */
+  took(reserved: number, tasks: readonly ClaimedTask[]): void;
 }
 
 /**
@@ -85,16 +79,12 @@ export class CompletionBatch {
       );
     const limit = this.claimWith?.reserve(chunks.length) ?? 0;
     if (!this.claimWith || limit === 0) return again();
-    let sent: Awaited<ReturnType<ClaimWithBatch['send']>>;
-    try {
-      sent = await this.claimWith.send(chunks, limit);
-    } catch (error) {
-      // No connection to send on: nothing was claimed.
-      this.claimWith.took(limit, { status: 'rejected', reason: error });
-      return again();
-    }
-    this.claimWith.took(limit, sent.claimed);
-    return sent.finished.status === 'fulfilled' ? sent.finished.value : again();
+    const sent = await this.claimWith
+      .send(chunks, limit)
+      .catch((error: unknown): FinishedAndClaimed => ({ ok: false, error }));
+    this.claimWith.took(limit, sent.ok ? sent.claimed : []);
+    // A failed transaction wrote nothing: its completions go again on their own.
+    return sent.ok ? sent.finished : again();
   }
 }
 

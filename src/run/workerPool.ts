@@ -181,18 +181,14 @@ export class WorkerPool {
       send: async (chunks, limit) => {
         const started = performance.now();
         const sent = await store.finishChunksAndClaim(jobId, chunks, limit, this.held());
-        const tasks = sent.claimed.status === 'fulfilled' ? sent.claimed.value.length : 0;
+        const tasks = sent.ok ? sent.claimed.length : 0;
         events.emit('claim:done', { tasks, ms: performance.now() - started });
         return sent;
       },
-      took: (reserved, claimed) => {
+      took: (reserved, tasks) => {
         this.promised -= reserved;
-        if (claimed.status === 'rejected') {
-          this.fail(claimed.reason);
-          return;
-        }
-        this.prefetched.push(...claimed.value);
-        if (claimed.value.length > 0) this.fruitless = 0;
+        this.prefetched.push(...tasks);
+        if (tasks.length > 0) this.fruitless = 0;
         this.startPrefetched();
         this.wake();
       },

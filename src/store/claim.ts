@@ -28,11 +28,10 @@ export async function claimTasks(
     select * from sluice.claim_tasks(${jobId}, ${processId}, ${limit}, ${leaseSeconds}, ${held ?? null})`;
 }
 
-/** What finishChunksAndClaim did: each half may fail on its own. */
-export interface FinishedAndClaimed {
-  finished: PromiseSettledResult<Set<number>>;
-  claimed: PromiseSettledResult<ClaimedTask[]>;
-}
+/** What finishChunksAndClaim did: both halves, or (the transaction failed) neither. */
+export type FinishedAndClaimed =
+  | { ok: true; finished: Set<number>; claimed: ClaimedTask[] }
+  | { ok: false; error: unknown };
 
 /**
  * Records chunks whose items all succeeded (recordSucceededChunks) and claims up to `limit` tasks
@@ -54,15 +53,9 @@ export async function finishChunksAndClaim(
       recordSucceededChunks(tx, jobId, chunks),
       claimTasks(tx, jobId, processId, limit, held),
     ])) as [Set<number>, ClaimedTask[]];
-    return {
-      finished: { status: 'fulfilled', value: finished },
-      claimed: { status: 'fulfilled', value: claimed },
-    };
+    return { ok: true, finished, claimed };
   } catch (error) {
-    return {
-      finished: { status: 'rejected', reason: error },
-      claimed: { status: 'fulfilled', value: [] },
-    };
+    return { ok: false, error };
   }
 }
 
