@@ -26,7 +26,7 @@ export interface ClaimWithBatch {
 /**
  * Gathers the completions of a process's chunks whose items all succeeded into one statement:
  * with no-op work, a commit per task was most of a one-item task's cost. A batch goes once every
- * running task is waiting in it (nothing else could join), or `windowMs` after its first chunk.
+ * running task not in a batch already sent is waiting in it, or `windowMs` after its first chunk.
  * A chunk counts as done only once the batch holding it committed, so nothing reported done is
  * lost to a crash; until then its claim is live and a crash hands it to another worker. With
  * `claimWith`, the batch also claims the tasks its workers run next, in the same round trip.
@@ -34,6 +34,8 @@ export interface ClaimWithBatch {
 export class CompletionBatch {
   private waiting: Waiting[] = [];
   private timer?: NodeJS.Timeout;
+  /** Chunks in batches sent and not yet recorded. */
+  private sending = 0;
 
   constructor(
     private readonly sql: Sql,
@@ -48,9 +50,18 @@ export class CompletionBatch {
   record(chunk: SucceededChunk): Promise<boolean> {
     return new Promise((accepted, failed) => {
       this.waiting.push({ chunk, accepted, failed });
-      if (this.waiting.length >= this.running()) this.flush();
+      if (this.full()) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.windowMs);
     });
+  }
+
+  /**
+   * A batch goes once no other running task could join it: those not waiting here are in batches
+   * sent already. (Sending at half, so that two batches overlap on the server, halved one-item
+   * throughput: bench:throughput, 900 against 1,600 items/s.)
+   */
+  private full(): boolean {
+    return this.waiting.length >= this.running() - this.sending;
   }
 
   private flush(): void {
@@ -60,14 +71,19 @@ export class CompletionBatch {
     this.waiting = [];
     if (batch.length === 0) return;
     const chunks = batch.map((w) => w.chunk);
-    this.write(chunks).then(
-      (finished) => {
-        for (const w of batch) w.accepted(finished.has(w.chunk.claim.seq));
-      },
-      (error: unknown) => {
-        for (const w of batch) w.failed(error);
-      },
-    );
+    this.sending += batch.length;
+    this.write(chunks)
+      .finally(() => {
+        this.sending -= batch.length;
+      })
+      .then(
+        (finished) => {
+          for (const w of batch) w.accepted(finished.has(w.chunk.claim.seq));
+        },
+        (error: unknown) => {
+          for (const w of batch) w.failed(error);
+        },
+      );
   }
 
   private async write(chunks: readonly SucceededChunk[]): Promise<Set<number>> {
