@@ -1,13 +1,12 @@
 import { setMaxListeners } from 'node:events';
 import type { Sql } from 'postgres';
-import { toError } from '../errors.ts';
 import type { Job } from '../job/types.ts';
 import type { Events } from '../observe/events.ts';
 import type { ClaimedTask, Store } from '../store/index.ts';
-import { isDatabaseGone } from '../store/reconnect.ts';
 import { type ClaimWithBatch, CompletionBatch } from './completionBatch.ts';
 import { executeTask } from './executeTask.ts';
 import type { Executor } from './executors/types.ts';
+import { startHousekeeping } from './housekeeping.ts';
 import type { JobLimits } from './jobLimits.ts';
 import { claimFor } from './taskGraph.ts';
 import { WorkerSlot } from './workerSlot.ts';
@@ -95,7 +94,11 @@ export class WorkerPool {
     const onAbort = () => void this.cancelQueries();
     stop.addEventListener('abort', onStop);
     this.o.abort.addEventListener('abort', onAbort);
-    const housekeeping = this.startHousekeeping();
+    const housekeeping = startHousekeeping({
+      ...{ store: this.o.store, jobId: this.o.jobId, events: this.o.events },
+      wake: () => this.wake(),
+      fail: (error) => this.fail(error),
+    });
     let closed = false;
     try {
       closed = await this.dispatch();
@@ -272,41 +275,6 @@ export class WorkerPool {
       const timer = setTimeout(finish, ms);
       this.wakeSleeper = finish;
     });
-  }
-
-  /**
-   * Reclaims tasks of dead processes every 2 s (a dead process's tasks run again within 5 s), and
-   * renews this process's leases every 10 s.
-   */
-  private startHousekeeping(): NodeJS.Timeout {
-    let ticks = 0;
-    let busy = false;
-    const timer = setInterval(async () => {
-      if (busy) return;
-      busy = true;
-      try {
-        if (!(await this.o.store.checkLiveness())) {
-          process.emitWarning(
-            'sluice: this worker lost its database session (a partition?); it rejoined under a new id, and its running tasks will be redone elsewhere',
-          );
-        }
-        const count = await this.o.store.reclaimOrphans(this.o.jobId);
-        if (count > 0) {
-          this.o.events.emit('task:reclaimed', { count });
-          this.wake();
-        }
-        if (++ticks % 5 === 0) await this.o.store.renewLeases(this.o.jobId);
-      } catch (error) {
-        // Without the database nothing this process runs can be recorded: end the run now rather
-        // than when each task tries to.
-        if (isDatabaseGone(error)) this.fail(error);
-        else process.emitWarning(`sluice: housekeeping failed: ${toError(error).message}`);
-      } finally {
-        busy = false;
-      }
-    }, 2000);
-    timer.unref();
-    return timer;
   }
 
   private start(task: ClaimedTask): void {
