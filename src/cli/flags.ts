@@ -32,7 +32,7 @@ const catalog = {
   },
   'max-parallelism': {
     value: 'n',
-    help: "the job's cap on tasks running at once, across every process",
+    help: "the job's cap on tasks running at once, across every process (1 to 10000)",
     default: "the job's maxParallelism",
     example: '--max-parallelism 8',
   },
