@@ -20,6 +20,11 @@
 --
 -- A cap lowered while tasks run leaves its upper slots held until those tasks end; a claim takes
 -- only slots numbered up to the current cap. A cap raised gets its new slots at once.
+-- A cap is now at most 10,000 (src/limit/validate.ts): each unit of it is a row. A job planned
+-- before with a higher cap keeps running at 10,000.
+update sluice.jobs set max_parallelism = 10000 where max_parallelism > 10000;
+alter table sluice.jobs add constraint jobs_max_parallelism_rows check (max_parallelism <= 10000);
+
 create table sluice.job_slots (
   job_id bigint not null references sluice.jobs (id) on delete cascade,
   slot int not null,
