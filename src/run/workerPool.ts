@@ -57,9 +57,9 @@ export class WorkerPool {
   private readonly completions: CompletionBatch;
   /** The workers' source connections closing, once run() has returned. */
   private closing?: Promise<void>;
-  /** Tasks claimed with a batch of completions, waiting for the workers that batch frees. */
+  /** Tasks claimed and not started yet: they start as workers come free (a batch's are freeing them). */
   private prefetched: ClaimedTask[] = [];
-  /** Room held for the claim of a batch of completions in flight. */
+  /** Room held for claims in flight: the dispatch loop's, and those sent with completions. */
   private promised = 0;
 
   constructor(private readonly o: PoolOptions) {
@@ -132,10 +132,17 @@ export class WorkerPool {
       const room = this.room();
       if (room > 0) {
         const claimStarted = performance.now();
-        const claimed = await claimFor(this.o.job, store, jobId, room, this.held());
+        // Held while the claim is out, so a batch of completions claiming meanwhile counts these
+        // workers as taken; the tasks start through the same queue as that batch's, as workers
+        // are free.
+        this.promised += room;
+        const claimed = await claimFor(this.o.job, store, jobId, room, this.held()).finally(() => {
+          this.promised -= room;
+        });
         const ms = performance.now() - claimStarted;
         this.o.events.emit('claim:done', { tasks: claimed.length, ms });
-        for (const task of claimed) this.start(task);
+        this.prefetched.push(...claimed);
+        this.startPrefetched();
         if (claimed.length > 0) {
           this.fruitless = 0;
           continue;
