@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import type { JobStatus } from './jobs.ts';
+import { type JobStatus, lockedJob } from './jobs.ts';
 
 const statuses: readonly JobStatus[] = ['running', 'paused', 'cancelled', 'done', 'failed'];
 
@@ -9,15 +9,6 @@ export const jobsChannel = 'sluice_jobs';
 /** Announces the changed job of a CTE that returns its `id` and `status`. */
 const announce = (sql: Sql) =>
   sql`pg_notify(${jobsChannel}, json_build_object('job', id::text, 'status', status)::text)`;
-
-/**
- * The job's row locked FOR UPDATE, as a CTE for a status change to name. Claims read the row FOR
- * KEY SHARE (migration 0017), which a plain update of the status does not wait for: a claim in
- * flight could start a task after a pause returned. This lock waits for the claims in flight, and
- * a claim after it waits, then finds the job no longer running.
- */
-const lockedJob = (sql: Sql, jobId: string) =>
-  sql`locked as (select id from sluice.jobs where id = ${jobId} for update)`;
 
 /** Who stopped a job that did not stop by itself. */
 export type StoppedBy = 'user' | 'alert' | 'deadline';

@@ -132,6 +132,15 @@ export async function deleteJob(sql: Db, name: string): Promise<void> {
   await sql`delete from sluice.jobs where name = ${name}`;
 }
 
+/**
+ * The job's row locked FOR UPDATE, as a CTE for a change of its status or cap to name. Claims read
+ * the row FOR KEY SHARE (migration 0017), which a plain update does not wait for: a claim in flight
+ * could start a task after a pause returned, or under the cap it read before a lower one. This lock
+ * waits for the claims in flight, and a claim after it waits, then reads the row as changed.
+ */
+export const lockedJob = (sql: Sql, jobId: string) =>
+  sql`locked as (select id from sluice.jobs where id = ${jobId} for update)`;
+
 /** Applies the job's current cap and attempts, which the user may have changed between runs. */
 export async function updateJobLimits(
   sql: Sql,
@@ -140,8 +149,9 @@ export async function updateJobLimits(
   maxAttempts: number,
 ) {
   await sql`
+    with ${lockedJob(sql, jobId)}
     update sluice.jobs set max_parallelism = ${maxParallelism}, max_attempts = ${maxAttempts}, updated_at = now()
-    where id = ${jobId}`;
+    where id = (select id from locked)`;
 }
 
 /**

@@ -114,3 +114,21 @@ test('the slots follow the tasks: the cap holds, and every way out of running fr
   await store.updateJobLimits(jobId, 5, 3);
   expect(await claimTasks(other, jobId, owner, 10)).toHaveLength(2);
 });
+
+test('a cap lowered below the tasks running: no claim starts another until they are under it', async () => {
+  const jobId = await plan('lowered', 10, 5);
+  const claimed = await claimTasks(other, jobId, owner, 5);
+  expect(claimed).toHaveLength(5);
+  // The tasks in slots 1 and 2 end; those in slots 3 to 5 run on.
+  for (const task of claimed.slice(0, 2)) {
+    await store.complete({ jobId, seq: task.seq, epoch: task.epoch }, 'ok');
+  }
+  await store.updateJobLimits(jobId, 2, 3);
+  // Three run under a cap of two: neither a claim that counts nor one that says it holds none
+  // may take the free slots 1 and 2.
+  expect(await claimTasks(other, jobId, owner, 1, 0)).toEqual([]);
+  expect(await claimTasks(other, jobId, owner, 5)).toEqual([]);
+  const [running] = await db.sql<{ n: number }[]>`
+    select count(*)::int as n from sluice.tasks where job_id = ${jobId} and status = 'running'`;
+  expect(running?.n).toBe(3);
+});

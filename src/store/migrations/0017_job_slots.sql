@@ -18,8 +18,10 @@
 -- alert) locks the row FOR UPDATE first (src/store/jobControl.ts): it waits for the claims in
 -- flight, and a claim after it waits, then re-reads the row and finds the job no longer running.
 --
--- A cap lowered while tasks run leaves its upper slots held until those tasks end; a claim takes
--- only slots numbered up to the current cap. A cap raised gets its new slots at once.
+-- A cap lowered while tasks run leaves its upper slots held until those tasks end, and while any
+-- is held no claim takes a slot: the tasks running are at or over the new cap. After that a claim
+-- takes only slots numbered up to the cap. A cap raised gets its new slots at once. A cap change
+-- locks the job row FOR UPDATE (src/store/jobs.ts), so it waits for the claims in flight.
 -- A cap is now at most 10,000 (src/limit/validate.ts): each unit of it is a row. A job planned
 -- before with a higher cap keeps running at 10,000.
 update sluice.jobs set max_parallelism = 10000 where max_parallelism > 10000;
@@ -89,11 +91,11 @@ update sluice.job_slots sl set seq = t.seq, owner = t.owner from sluice.tasks t
 where t.status = 'running' and t.job_id = sl.job_id and t.slot = sl.slot;
 
 -- The slots a claim may fill now, locked: free ones numbered up to the cap, as many as the
--- process may take. That is its free workers, under the cap's room and under its fair share of
--- the cap (0016: the cap split evenly among the processes holding the job's slots and those that
--- found no room in the last 5 s, itself included). It is counted from the slots, which name their
--- holders, without a lock: two claims may both see room for one slot, and only one gets it. None
--- when the job is not running. This replaces sluice.claim_room, which counted the running tasks
+-- process may take. That is its free workers, under its fair share of the cap (0016: the cap
+-- split evenly among the processes holding the job's slots and those that found no room in the
+-- last 5 s, itself included); the free slots themselves bound it by the cap's room. The share is
+-- counted from the slots, which name their holders, without a lock. None when the job is not
+-- running, or while a slot above a lowered cap is held. This replaces sluice.claim_room, which counted the running tasks
 -- under the job row's lock.
 --
 -- `p_held` is how many of the job's tasks the caller holds already, when it knows. Every live
@@ -110,7 +112,6 @@ declare
   v_alive int;
   v_waiters int;
   v_waiting_since timestamptz;
-  v_live int;
   v_mine int;
   v_holders int;
   v_room int;
@@ -129,14 +130,17 @@ begin
     max(p.waiting_since) filter (where p.id = p_owner and p.waiting_job = p_job)
   into v_alive, v_waiters, v_waiting_since
   from sluice.processes p;
-  if p_held is not null and p_held + p_limit <= ceil(cap::numeric / greatest(v_alive, 1)) then
+  if exists (select 1 from sluice.job_slots sl
+             where sl.job_id = p_job and sl.slot > cap and sl.seq is not null) then
+    v_room := 0;
+  elsif p_held is not null and p_held + p_limit <= ceil(cap::numeric / greatest(v_alive, 1)) then
     v_room := p_limit;
   else
-    select count(sl.seq), count(sl.seq) filter (where sl.owner = p_owner),
+    select count(sl.seq) filter (where sl.owner = p_owner),
       count(distinct sl.owner) filter (where sl.owner <> p_owner)
-    into v_live, v_mine, v_holders
+    into v_mine, v_holders
     from sluice.job_slots sl where sl.job_id = p_job;
-    v_room := greatest(0, least(p_limit, cap - v_live,
+    v_room := greatest(0, least(p_limit,
                                 ceil(cap::numeric / (v_holders + v_waiters + 1))::int - v_mine));
   end if;
   if v_room > 0 then
