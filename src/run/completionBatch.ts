@@ -1,5 +1,4 @@
 import type { Sql } from 'postgres';
-import type { ClaimedTask, FinishedAndClaimed } from '../store/claim.ts';
 import { recordSucceededChunks, type SucceededChunk } from '../store/outcomes.ts';
 import { againIfDisconnected } from '../store/reconnect.ts';
 
@@ -10,17 +9,17 @@ interface Waiting {
 }
 
 /**
- * The next tasks, claimed in the same round trip as a batch of completions. The worker pool
- * reserves room for them before the batch goes (the workers finishing it, and any idle), and
- * takes what came before those workers come free.
+ * The next tasks, claimed in the same round trip as a batch of completions: the worker pool
+ * takes them for the workers the batch frees.
  */
 export interface ClaimWithBatch {
-  /** How many tasks to claim beside `finishing` completions; that room is held until `took`. */
-  reserve(finishing: number): number;
-  /** Sends the completions and the claim together (finishChunksAndClaim). */
-  send(chunks: readonly SucceededChunk[], limit: number): Promise<FinishedAndClaimed>;
-  /** The claim of `reserved` tasks came back with these (none when it failed). */
-  took(reserved: number, tasks: readonly ClaimedTask[]): void;
+  /** How many tasks the workers finishing `finishing` completions, and any idle, can take next. */
+  room(finishing: number): number;
+  /**
+   * Records the completions and claims up to `limit` tasks in one transaction; resolves with the
+   * seqs it finished. Throws when the transaction failed: then it wrote and claimed nothing.
+   */
+  send(chunks: readonly SucceededChunk[], limit: number): Promise<Set<number>>;
 }
 
 /**
@@ -93,14 +92,10 @@ export class CompletionBatch {
       againIfDisconnected(() =>
         againIfDeadlocked(() => recordSucceededChunks(this.sql, this.jobId, chunks)),
       );
-    const limit = this.claimWith?.reserve(chunks.length) ?? 0;
+    const limit = this.claimWith?.room(chunks.length) ?? 0;
     if (!this.claimWith || limit === 0) return again();
-    const sent = await this.claimWith
-      .send(chunks, limit)
-      .catch((error: unknown): FinishedAndClaimed => ({ ok: false, error }));
-    this.claimWith.took(limit, sent.ok ? sent.claimed : []);
     // A failed transaction wrote nothing: its completions go again on their own.
-    return sent.ok ? sent.finished : again();
+    return this.claimWith.send(chunks, limit).catch(() => again());
   }
 }
 

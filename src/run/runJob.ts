@@ -100,7 +100,7 @@ async function runOnce(
   // Registering this process opens its lock session, a connection's handshake like the source's
   // below: both open at once rather than one after the other (~15 ms each on a local server). A run
   // that ends before it claims anything leaves the store joined, as one that ran would.
-  const joined = options.detach ? undefined : joinOnce(store);
+  const joined = options.detach ? undefined : store.join();
   joined?.catch(() => {});
   try {
     // Read while the source is checked; nothing below before its use changes the job's row.
@@ -239,24 +239,7 @@ async function runOnce(
   } finally {
     await executor?.close();
     await source.end({ timeout: 5 });
-    // Settled before the caller may close the store: a lock session opened after that would leak.
-    await joined?.catch(() => {});
   }
-}
-
-/** Each store's registration, shared by the runs that start on it at once. */
-const joins = new WeakMap<Store, Promise<number>>();
-
-/** `store.join()`, once per store: two runs joining at once would register the process twice. */
-function joinOnce(store: Store): Promise<number> {
-  let joining = joins.get(store);
-  if (!joining) {
-    joining = store.join();
-    joins.set(store, joining);
-    // A failed registration (the database went away) is tried again by the next run.
-    joining.catch(() => joins.delete(store));
-  }
-  return joining;
 }
 
 /**

@@ -131,22 +131,11 @@ export class WorkerPool {
       this.startPrefetched();
       const room = this.room();
       if (room > 0) {
-        const claimStarted = performance.now();
-        // Held while the claim is out, so a batch of completions claiming meanwhile counts these
-        // workers as taken; the tasks start through the same queue as that batch's, as workers
-        // are free.
-        this.promised += room;
-        const claimed = await claimFor(this.o.job, store, jobId, room, this.held()).finally(() => {
-          this.promised -= room;
-        });
-        const ms = performance.now() - claimStarted;
-        this.o.events.emit('claim:done', { tasks: claimed.length, ms });
-        this.prefetched.push(...claimed);
-        this.startPrefetched();
-        if (claimed.length > 0) {
-          this.fruitless = 0;
-          continue;
-        }
+        const held = this.held();
+        const claimed = await this.claiming(room, () =>
+          claimFor(this.o.job, store, jobId, room, held),
+        );
+        if (claimed.length > 0) continue;
       }
       const busy = this.running.size + this.prefetched.length + this.promised;
       if (busy === 0 && (await this.jobClosed())) return true;
@@ -176,31 +165,45 @@ export class WorkerPool {
   }
 
   /**
+   * Runs a claim of up to `room` tasks, holding that room while it is out (so a claim made
+   * meanwhile counts these workers as taken), and queues what it brought to start as workers are
+   * free: the dispatch loop's claims and those sent with a batch of completions alike.
+   */
+  private async claiming(room: number, claim: () => Promise<ClaimedTask[]>) {
+    const started = performance.now();
+    let claimed: ClaimedTask[] = [];
+    this.promised += room;
+    try {
+      claimed = await claim();
+      return claimed;
+    } finally {
+      this.promised -= room;
+      this.o.events.emit('claim:done', { tasks: claimed.length, ms: performance.now() - started });
+      this.prefetched.push(...claimed);
+      if (claimed.length > 0) this.fruitless = 0;
+      this.startPrefetched();
+    }
+  }
+
+  /**
    * Claims the next tasks in the round trip that records a batch of completions: as many as the
    * workers finishing them, and any idle ones, can start. Only plain jobs batch their completions.
    */
   private claimWithBatch(): ClaimWithBatch {
-    const { store, jobId, events } = this.o;
+    const { store, jobId } = this.o;
     return {
-      reserve: (finishing) => {
-        if (this.o.stop.aborted || this.failure) return 0;
-        const limit = this.room(finishing);
-        this.promised += limit;
-        return limit;
-      },
+      room: (finishing) => (this.o.stop.aborted || this.failure ? 0 : this.room(finishing)),
       send: async (chunks, limit) => {
-        const started = performance.now();
-        const sent = await store.finishChunksAndClaim(jobId, chunks, limit, this.held());
-        const tasks = sent.ok ? sent.claimed.length : 0;
-        events.emit('claim:done', { tasks, ms: performance.now() - started });
-        return sent;
-      },
-      took: (reserved, tasks) => {
-        this.promised -= reserved;
-        this.prefetched.push(...tasks);
-        if (tasks.length > 0) this.fruitless = 0;
-        this.startPrefetched();
+        const held = this.held();
+        let finished = new Set<number>();
+        await this.claiming(limit, async () => {
+          const sent = await store.finishChunksAndClaim(jobId, chunks, limit, held);
+          finished = sent.finished;
+          return sent.claimed;
+        });
+        // The dispatch loop may be asleep with workers about to come free for these tasks.
         this.wake();
+        return finished;
       },
     };
   }

@@ -28,17 +28,11 @@ export async function claimTasks(
     select * from sluice.claim_tasks(${jobId}, ${processId}, ${limit}, ${leaseSeconds}, ${held ?? null})`;
 }
 
-/** What finishChunksAndClaim did: both halves, or (the transaction failed) neither. */
-export type FinishedAndClaimed =
-  | { ok: true; finished: Set<number>; claimed: ClaimedTask[] }
-  | { ok: false; error: unknown };
-
 /**
  * Records chunks whose items all succeeded (recordSucceededChunks) and claims up to `limit` tasks
  * in one transaction: postgres.js pipelines the two statements, and the claim takes the slots the
  * completions just freed (this transaction's own locks do not make it skip them). One commit for
- * both, where a completion and a claim each committed. If the transaction fails, neither happened:
- * the completions are reported failed (the caller sends them again) and nothing was claimed.
+ * both, where a completion and a claim each committed. If it throws, neither happened.
  */
 export async function finishChunksAndClaim(
   sql: Sql,
@@ -47,16 +41,12 @@ export async function finishChunksAndClaim(
   chunks: readonly SucceededChunk[],
   limit: number,
   held?: number,
-): Promise<FinishedAndClaimed> {
-  try {
-    const [finished, claimed] = (await sql.begin((tx) => [
-      recordSucceededChunks(tx, jobId, chunks),
-      claimTasks(tx, jobId, processId, limit, held),
-    ])) as [Set<number>, ClaimedTask[]];
-    return { ok: true, finished, claimed };
-  } catch (error) {
-    return { ok: false, error };
-  }
+): Promise<{ finished: Set<number>; claimed: ClaimedTask[] }> {
+  const [finished, claimed] = (await sql.begin((tx) => [
+    recordSucceededChunks(tx, jobId, chunks),
+    claimTasks(tx, jobId, processId, limit, held),
+  ])) as [Set<number>, ClaimedTask[]];
+  return { finished, claimed };
 }
 
 /**

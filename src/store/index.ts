@@ -93,6 +93,8 @@ export { inTaskTransaction, underSavepoint };
  */
 export class Store {
   private liveness?: Liveness;
+  /** The registration under way, shared by every join() made meanwhile. */
+  private joining?: Promise<Liveness>;
 
   /**
    * @param fresh The database has no schema `sluice` (opened with `create: false`): it holds no
@@ -133,9 +135,18 @@ export class Store {
     return new Store(sql, url, fresh);
   }
 
-  /** Registers this process as a worker; its tasks are reclaimed within a second if it dies. */
+  /**
+   * Registers this process as a worker; its tasks are reclaimed within a second if it dies. Calls
+   * made while it registers share that registration (a run starts it beside planning, and two runs
+   * on one store may start at once); one that failed is tried again by the next call.
+   */
   async join(): Promise<number> {
-    this.liveness ??= await registerProcess(this.url);
+    if (!this.liveness) {
+      this.joining ??= registerProcess(this.url).finally(() => {
+        this.joining = undefined;
+      });
+      this.liveness = await this.joining;
+    }
     return this.liveness.processId;
   }
 
@@ -257,6 +268,8 @@ export class Store {
     listenJobs(this.liveness ?? this.sql, onChange);
 
   async close(): Promise<void> {
+    // A registration still under way ends with the store: its lock session would outlive it.
+    if (this.joining) this.liveness ??= await this.joining.catch(() => undefined);
     await this.liveness?.release();
     await this.sql.end({ timeout: 5 });
   }

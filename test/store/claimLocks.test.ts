@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { claimTasks } from '../../src/store/claim.ts';
 import { Store } from '../../src/store/index.ts';
 import { useTestDatabase } from '../support/db.ts';
+import { planJob } from '../support/jobs.ts';
 
 // A claim holds its locks until it commits. Nothing else a worker does may wait for them: not a
 // completion, not an outcome or dead-letter insert (a foreign key to the job row), not another
@@ -16,15 +17,8 @@ let owner: number;
 let holder: postgres.ReservedSql;
 let other: postgres.Sql;
 
-async function plan(name: string, tasks: number, cap: number): Promise<string> {
-  const { job } = await store.findOrCreateJob(
-    { name, source: 'test', fingerprint: 'f', maxParallelism: cap, maxAttempts: 3 },
-    async function* () {
-      for (let i = 0; i < tasks; i++) yield { payload: { i }, items: 1 };
-    },
-  );
-  return job.id;
-}
+const plan = async (name: string, tasks: number, cap: number) =>
+  (await planJob(store, name, tasks, cap)).id;
 
 /** Runs `work` while `holder` keeps a claim of one task of `jobId` open, then rolls it back. */
 async function whileAClaimIsOpen<T>(jobId: string, work: () => Promise<T>): Promise<T> {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Store } from '../../src/store/index.ts';
 import { processLockClass } from '../../src/store/liveness.ts';
 import { useTestDatabase } from '../support/db.ts';
+import { planJob } from '../support/jobs.ts';
 
 const db = useTestDatabase({ max: 2 });
 const stores: Store[] = [];
@@ -14,15 +15,7 @@ async function open(): Promise<Store> {
   return store;
 }
 
-async function plan(store: Store, name: string, tasks: number) {
-  const { job } = await store.findOrCreateJob(
-    { name, source: 'test', fingerprint: 'f', maxParallelism: 10, maxAttempts: 3 },
-    async function* () {
-      for (let i = 0; i < tasks; i++) yield { payload: { i }, items: 1 };
-    },
-  );
-  return job;
-}
+const plan = (store: Store, name: string, tasks: number) => planJob(store, name, tasks, 10);
 
 const processRow = async (id: number) =>
   (

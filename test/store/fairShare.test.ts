@@ -4,6 +4,7 @@ import { afterAll, expect, test } from 'vitest';
 import type { ClaimedTask } from '../../src/store/index.ts';
 import { Store } from '../../src/store/index.ts';
 import { useTestDatabase } from '../support/db.ts';
+import { planJob } from '../support/jobs.ts';
 
 const db = useTestDatabase({ max: 2 });
 const stores: Store[] = [];
@@ -19,16 +20,6 @@ afterAll(async () => {
   await Promise.all(stores.map((store) => store.close().catch(() => {})));
 });
 
-async function plan(store: Store, name: string, tasks: number, cap: number) {
-  const { job } = await store.findOrCreateJob(
-    { name, source: 'test', fingerprint: 'f', maxParallelism: cap, maxAttempts: 3 },
-    async function* () {
-      for (let i = 0; i < tasks; i++) yield { payload: { i }, items: 1 };
-    },
-  );
-  return job;
-}
-
 /** Running tasks of the job per owner, read from the table. */
 async function held(jobId: string): Promise<number[]> {
   const rows = await db.sql<{ n: number }[]>`
@@ -40,7 +31,7 @@ async function held(jobId: string): Promise<number[]> {
 test('a second process gets half of a cap the first held whole, as the first one’s tasks end', async () => {
   const a = await open();
   const b = await open();
-  const job = await plan(a, 'shared', 40, 4);
+  const job = await planJob(a, 'shared', 40, 4);
   const aTasks: ClaimedTask[] = await a.claim(job.id, 4);
   expect(aTasks).toHaveLength(4);
   // The cap is full: B waits, and says so.
@@ -67,7 +58,7 @@ test('a second process gets half of a cap the first held whole, as the first one
 test('a process alone takes the whole cap, and a waiter that left stops counting after 5 s', async () => {
   const a = await open();
   const b = await open();
-  const job = await plan(a, 'alone', 10, 4);
+  const job = await planJob(a, 'alone', 10, 4);
   const first = await a.claim(job.id, 4);
   expect(first).toHaveLength(4);
   expect(await b.claim(job.id, 4)).toEqual([]);
@@ -88,7 +79,7 @@ test('a process alone takes the whole cap, and a waiter that left stops counting
 test('a claim that says how many tasks it holds skips the count only while it cannot pass its share', async () => {
   const a = await open();
   const b = await open();
-  const job = await plan(a, 'shared-held', 40, 4);
+  const job = await planJob(a, 'shared-held', 40, 4);
   // Alone at the job, A takes the whole cap, as the pool asks: held 0, room 4.
   const aTasks: ClaimedTask[] = await a.claim(job.id, 4, 0);
   expect(aTasks).toHaveLength(4);

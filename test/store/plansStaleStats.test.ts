@@ -3,6 +3,7 @@ import { claimTasks } from '../../src/store/claim.ts';
 import { Store } from '../../src/store/index.ts';
 import { claimGraphTasks } from '../../src/store/taskGraph.ts';
 import { useTestDatabase } from '../support/db.ts';
+import { planJob } from '../support/jobs.ts';
 import { type ExplainedStatement, explainingSession, squeezed } from './plansExplain.ts';
 
 // Statistics taken while the table held a few tasks, all pending, kept while the jobs grew and
@@ -19,15 +20,8 @@ let session: Awaited<ReturnType<typeof explainingSession>>;
 let processId: number;
 const jobs: Record<'parallel' | 'sequential', string> = { parallel: '', sequential: '' };
 
-async function plan(name: string, cap: number): Promise<string> {
-  const { job } = await store.findOrCreateJob(
-    { name, source: 'test', fingerprint: 'f', maxParallelism: cap, maxAttempts: 3 },
-    async function* () {
-      for (let i = 0; i < analyzedTasks; i++) yield { payload: { i }, items: 1 };
-    },
-  );
-  return job.id;
-}
+const plan = async (name: string, cap: number) =>
+  (await planJob(store, name, analyzedTasks, cap)).id;
 
 beforeAll(async () => {
   store = await Store.open(db.url);

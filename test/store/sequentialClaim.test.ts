@@ -1,6 +1,7 @@
 import { afterAll, expect, test } from 'vitest';
 import { Store } from '../../src/store/index.ts';
 import { useTestDatabase } from '../support/db.ts';
+import { planJob } from '../support/jobs.ts';
 
 const db = useTestDatabase({ max: 2 });
 const stores: Store[] = [];
@@ -12,16 +13,6 @@ async function open(): Promise<Store> {
   return store;
 }
 
-async function plan(store: Store, name: string, tasks: number, cap: number) {
-  const { job } = await store.findOrCreateJob(
-    { name, source: 'test', fingerprint: 'f', maxParallelism: cap, maxAttempts: 3 },
-    async function* () {
-      for (let i = 0; i < tasks; i++) yield { payload: { i }, items: 1 };
-    },
-  );
-  return job;
-}
-
 const inOneMinute = () => 60_000; // ms from now, by the server's clock
 
 afterAll(async () => {
@@ -30,7 +21,7 @@ afterAll(async () => {
 
 test('at a cap of 1, a task in retry backoff is waited for, not overtaken', async () => {
   const store = await open();
-  const job = await plan(store, 'ordered', 5, 1);
+  const job = await planJob(store, 'ordered', 5, 1);
   const [first] = await store.claim(job.id, 5);
   expect(first?.seq).toBe(0);
   await store.complete({ jobId: job.id, seq: 0, epoch: first?.epoch ?? 0 }, 'ok');
@@ -53,7 +44,7 @@ test('at a cap of 1, a task in retry backoff is waited for, not overtaken', asyn
 
 test('at a cap of 1, a row lock on the first task does not let SKIP LOCKED skip past it', async () => {
   const store = await open();
-  const job = await plan(store, 'locked-first', 3, 1);
+  const job = await planJob(store, 'locked-first', 3, 1);
   const locker = await db.sql.reserve();
   try {
     await locker`begin`;
@@ -70,7 +61,7 @@ test('at a cap of 1, a row lock on the first task does not let SKIP LOCKED skip 
 test('a reclaimed orphan runs before any later task', async () => {
   const doomed = await open();
   const survivor = await open();
-  const job = await plan(survivor, 'orphan-first', 4, 1);
+  const job = await planJob(survivor, 'orphan-first', 4, 1);
   const [task] = await doomed.claim(job.id, 1);
   expect(task?.seq).toBe(0);
   expect(await survivor.claim(job.id, 1)).toEqual([]); // the cap of 1 is held by the orphan-to-be
@@ -83,7 +74,7 @@ test('a reclaimed orphan runs before any later task', async () => {
 
 test('above a cap of 1, a task in backoff is still skipped, as before', async () => {
   const store = await open();
-  const job = await plan(store, 'unordered', 4, 2);
+  const job = await planJob(store, 'unordered', 4, 2);
   const [first] = await store.claim(job.id, 1);
   await store.fail(
     { jobId: job.id, seq: 0, epoch: first?.epoch ?? 0 },
@@ -96,14 +87,14 @@ test('above a cap of 1, a task in backoff is still skipped, as before', async ()
 
 test('a job that is not running hands out nothing', async () => {
   const store = await open();
-  const job = await plan(store, 'not-running', 2, 1);
+  const job = await planJob(store, 'not-running', 2, 1);
   await db.sql`update sluice.jobs set status = 'done' where id = ${job.id}`;
   expect(await store.claim(job.id, 1)).toEqual([]);
 });
 
 test('the ordered claim finds the first pending task through an index, past many done ones', async () => {
   const store = await open();
-  const job = await plan(store, 'big-ordered', 20_000, 1);
+  const job = await planJob(store, 'big-ordered', 20_000, 1);
   await db.sql`update sluice.tasks set status = 'done' where job_id = ${job.id} and seq < ${19_980}`;
   await db.sql`analyze sluice.tasks`;
   const plans = await db.sql.unsafe(

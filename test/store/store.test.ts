@@ -3,6 +3,7 @@ import { afterAll, expect, test } from 'vitest';
 import { Store } from '../../src/store/index.ts';
 import { completeTask } from '../../src/store/outcome.ts';
 import { useTestDatabase } from '../support/db.ts';
+import { planJob } from '../support/jobs.ts';
 
 const db = useTestDatabase({ max: 2 });
 const stores: Store[] = [];
@@ -11,16 +12,6 @@ async function open(): Promise<Store> {
   const store = await Store.open(db.url);
   stores.push(store);
   return store;
-}
-
-async function plan(store: Store, name: string, tasks: number, cap: number, attempts = 3) {
-  const { job } = await store.findOrCreateJob(
-    { name, source: 'test', fingerprint: 'f', maxParallelism: cap, maxAttempts: attempts },
-    async function* () {
-      for (let i = 0; i < tasks; i++) yield { payload: { i }, items: 1 };
-    },
-  );
-  return job;
 }
 
 afterAll(async () => {
@@ -38,7 +29,7 @@ test('processes that start at once apply each migration exactly once', async () 
 test('concurrent claimers in separate sessions never exceed the cap together', async () => {
   const claimers = await Promise.all(Array.from({ length: 4 }, () => open()));
   await Promise.all(claimers.map((store) => store.join()));
-  const job = await plan(claimers[0] as Store, 'cap', 60, 5);
+  const job = await planJob(claimers[0] as Store, 'cap', 60, 5);
   const claimed = await Promise.all(
     claimers.flatMap((store) => Array.from({ length: 5 }, () => store.claim(job.id, 3))),
   );
@@ -53,7 +44,7 @@ test('a dead process’s task is reclaimed and its late completion refused', asy
   const doomed = await open();
   const survivor = await open();
   await survivor.join();
-  const job = await plan(survivor, 'fencing', 1, 2);
+  const job = await planJob(survivor, 'fencing', 1, 2);
   await doomed.join();
   const [task] = await doomed.claim(job.id, 1);
   expect(task).toBeDefined();
@@ -78,7 +69,7 @@ test('a dead process’s task is reclaimed and its late completion refused', asy
 test('an expired lease is reclaimed even while its owner lives, and the last attempt fails', async () => {
   const store = await open();
   await store.join();
-  const job = await plan(store, 'lease', 2, 2, 1);
+  const job = await planJob(store, 'lease', 2, 2, 1);
   const claimed = await store.claim(job.id, 2);
   expect(claimed).toHaveLength(2);
   await db.sql`update sluice.tasks set lease_until = now() - interval '1 second' where job_id = ${job.id}`;
@@ -108,7 +99,7 @@ test('a failed plan leaves no job behind', async () => {
 
 test('claims and the cap use the index, not a scan of all tasks', async () => {
   const store = await open();
-  await plan(store, 'big', 20_000, 4);
+  await planJob(store, 'big', 20_000, 4);
   await db.sql`analyze sluice.tasks`;
   const [job] = await db.sql`select id from sluice.jobs where name = 'big'`;
   const explain = await db.sql.unsafe(

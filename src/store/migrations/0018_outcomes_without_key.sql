@@ -4,19 +4,19 @@
 -- ever written in the statement that finishes their task, fenced by the task's epoch, so a row
 -- cannot name a job that is not there: the task it finishes belongs to the job.
 --
--- The rows of a deleted job (`--rerun`, `sluice prune`) go with it through the trigger below. It
--- is a statement trigger, so it runs after the key's cascade has deleted the job's tasks, and that
+-- The rows of a deleted job (`--rerun`, `sluice prune`) go with it through 0015's trigger on
+-- sluice.jobs, which already drops the job's other rows without a key (counts, rollups). It is a
+-- statement trigger, so it runs after the key's cascade has deleted the job's tasks, and that
 -- cascade waits for any completion still writing: whatever that completion wrote is there to be
 -- deleted, and a completion after it finds no task to finish and writes nothing.
 alter table sluice.outcomes drop constraint outcomes_job_id_fkey;
 
-create function sluice.drop_job_outcomes() returns trigger
+create or replace function sluice.drop_job_rollups() returns trigger
 language plpgsql as $$
 begin
+  delete from sluice.task_counts c using gone_jobs g where c.job_id = g.id;
+  delete from sluice.task_throughput r using gone_jobs g where r.job_id = g.id;
   delete from sluice.outcomes o using gone_jobs g where o.job_id = g.id;
   return null;
 end
 $$;
-
-create trigger jobs_drop_outcomes after delete on sluice.jobs
-referencing old table as gone_jobs for each statement execute function sluice.drop_job_outcomes();
