@@ -1,18 +1,15 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { failed, type Outcome, succeeded } from '../../src/job/outcome.ts';
-import { type Claim, Store } from '../../src/store/index.ts';
+import type { Claim, Store } from '../../src/store/index.ts';
 import { useTestDatabase } from '../support/db.ts';
+import { useJoinedStores } from '../support/jobs.ts';
 
 const db = useTestDatabase({ max: 2 });
+const open = useJoinedStores(() => db.url);
 let store: Store;
 
 beforeAll(async () => {
-  store = await Store.open(db.url);
-  await store.join();
-});
-
-afterAll(async () => {
-  await store.close();
+  store = await open();
 });
 
 /** A job of chunks of items `{ id, n }`, all of it claimed, one claim per chunk. */

@@ -1,25 +1,12 @@
 // The cap is shared out among the processes that want a job's tasks: a process that joins a job
 // whose cap another holds gets its share as the other's tasks end, instead of never running one.
-import { afterAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import type { ClaimedTask } from '../../src/store/index.ts';
-import { Store } from '../../src/store/index.ts';
 import { useTestDatabase } from '../support/db.ts';
-import { planJob } from '../support/jobs.ts';
+import { planJob, useJoinedStores } from '../support/jobs.ts';
 
 const db = useTestDatabase({ max: 2 });
-const stores: Store[] = [];
-
-async function open(): Promise<Store> {
-  const store = await Store.open(db.url);
-  stores.push(store);
-  await store.join();
-  return store;
-}
-
-afterAll(async () => {
-  await Promise.all(stores.map((store) => store.close().catch(() => {})));
-});
-
+const open = useJoinedStores(() => db.url);
 /** Running tasks of the job per owner, read from the table. */
 async function held(jobId: string): Promise<number[]> {
   const rows = await db.sql<{ n: number }[]>`

@@ -1,23 +1,10 @@
-import { afterAll, expect, test } from 'vitest';
-import { Store } from '../../src/store/index.ts';
+import { expect, test } from 'vitest';
 import { useTestDatabase } from '../support/db.ts';
-import { planJob } from '../support/jobs.ts';
+import { planJob, useJoinedStores } from '../support/jobs.ts';
 
 const db = useTestDatabase({ max: 2 });
-const stores: Store[] = [];
-
-async function open(): Promise<Store> {
-  const store = await Store.open(db.url);
-  stores.push(store);
-  await store.join();
-  return store;
-}
-
+const open = useJoinedStores(() => db.url);
 const inOneMinute = () => 60_000; // ms from now, by the server's clock
-
-afterAll(async () => {
-  await Promise.all(stores.map((store) => store.close().catch(() => {})));
-});
 
 test('at a cap of 1, a task in retry backoff is waited for, not overtaken', async () => {
   const store = await open();

@@ -1,19 +1,16 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { failed, succeeded } from '../../src/job/outcome.ts';
-import { type Claim, Store } from '../../src/store/index.ts';
+import type { Claim, Store } from '../../src/store/index.ts';
 import { recordSucceededChunks } from '../../src/store/outcomes.ts';
 import { useTestDatabase } from '../support/db.ts';
+import { useJoinedStores } from '../support/jobs.ts';
 
 const db = useTestDatabase({ max: 2 });
+const open = useJoinedStores(() => db.url);
 let store: Store;
 
 beforeAll(async () => {
-  store = await Store.open(db.url);
-  await store.join();
-});
-
-afterAll(async () => {
-  await store.close();
+  store = await open();
 });
 
 const item = (n: number) => ({ id: `item-${n}`, n });

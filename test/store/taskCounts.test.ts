@@ -1,24 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { failed, succeeded } from '../../src/job/outcome.ts';
-import { type Claim, type ClaimedTask, type JobCounts, Store } from '../../src/store/index.ts';
+import type { Claim, ClaimedTask, JobCounts, Store } from '../../src/store/index.ts';
 import { useTestDatabase } from '../support/db.ts';
+import { useJoinedStores } from '../support/jobs.ts';
 
 // The maintained counters (migration 0015) against a count(*) over the tasks, after each kind of
 // change the store makes. Several stores work at once, so their changes land on several shards.
 const db = useTestDatabase({ max: 2 });
-const stores: Store[] = [];
-
-async function open(): Promise<Store> {
-  const store = await Store.open(db.url);
-  await store.join();
-  stores.push(store);
-  return store;
-}
-
-afterAll(async () => {
-  await Promise.all(stores.map((store) => store.close().catch(() => {})));
-});
+const open = useJoinedStores(() => db.url);
 
 let a: Store;
 let b: Store;
